@@ -1,0 +1,70 @@
+"""The pipeline after the source: inventory, rules, verdicts, report. Shared by every command."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from asm_mode_advisor.engine import run_rules
+from asm_mode_advisor.inventory import ROOT_NAMESPACE, Inventory
+from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
+from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
+from asm_mode_advisor.model import InputError, Mode, Resource
+from asm_mode_advisor.report import ErrorEntry, Report, Summary
+from asm_mode_advisor.rules import Context, Finding
+from asm_mode_advisor.verdict import decide
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run is asked to do, from flags and config."""
+
+    mesh_version: str = DEFAULT_MESH_VERSION
+    default_namespace: str = "default"
+    root_namespace: str = ROOT_NAMESPACE
+    assume_mode: str | None = None
+
+
+@dataclass
+class Analysis:
+    """Everything a run produced: the inventory and findings (for later stages) and the report."""
+
+    inventory: Inventory
+    findings: list[Finding]
+    report: Report
+
+
+def analyze(resources: Iterable[Resource], errors: Iterable[InputError], settings: Settings,
+            *, files: int = 0, source: Literal["files", "cluster"] = "files",
+            cluster: dict[str, Any] | None = None) -> Analysis:
+    """Run the whole pipeline on resources from any source."""
+    inventory = Inventory.build(resources, default_namespace=settings.default_namespace,
+                                root_namespace=settings.root_namespace)
+    context = Context(mesh_version=settings.mesh_version, assume_mode=settings.assume_mode)
+    findings, rule_errors = run_rules(inventory, context)
+    all_errors = sorted([*errors, *rule_errors],
+                        key=lambda e: (e.file or "", e.line or 0, e.message))
+    verdicts = decide(inventory, findings)
+    report = Report(
+        mesh_version=settings.mesh_version, source=source, namespaces=verdicts,
+        errors=[ErrorEntry(file=e.file, line=e.line, message=e.message) for e in all_errors],
+        summary=_summary(inventory, verdicts_modes=[v.recommendation for v in verdicts],
+                         files=files, errors=len(all_errors)),
+        cluster=cluster)
+    return Analysis(inventory=inventory, findings=findings, report=report)
+
+
+def _summary(inventory: Inventory, verdicts_modes: list[str], files: int,
+             errors: int) -> Summary:
+    by_kind = Counter(r.kind for r in inventory.resources)
+    unknown = Counter(r.kind for r in inventory.resources
+                      if lookup(r.kind, r.group) is None and r.kind not in CLUSTER_SCOPED_KINDS)
+    by_recommendation = {mode.value: 0 for mode in (Mode.AMBIENT, Mode.AMBIENT_WAYPOINT,
+                                                    Mode.SIDECAR)}
+    by_recommendation.update(Counter(verdicts_modes))
+    return Summary(namespaces=len(verdicts_modes), objects=len(inventory.resources),
+                   files=files, by_recommendation=by_recommendation,
+                   by_kind=dict(sorted(by_kind.items())),
+                   unknown_kinds=dict(sorted(unknown.items())), errors=errors)

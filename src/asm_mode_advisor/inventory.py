@@ -1,0 +1,309 @@
+"""All resources indexed by namespace and kind, with selectors, hosts and targetRefs resolved.
+
+Built the same way from files and from a cluster. Lookups are indexed (label index per
+namespace) so that resolving thousands of policies never turns quadratic.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING, WORKLOAD_KINDS
+from asm_mode_advisor.model import Mode, Resource, as_dict, as_list, as_str, dicts, str_map
+
+ROOT_NAMESPACE = "istio-system"
+WAYPOINT_CLASS = "istio-waypoint"
+CLUSTER_DOMAIN_SUFFIX = ".svc.cluster.local"
+
+# Namespace labels that select the data-plane mode.
+INJECTION_LABEL = "istio-injection"
+REVISION_LABEL = "istio.io/rev"
+DATAPLANE_LABEL = "istio.io/dataplane-mode"
+USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
+WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A workload object and the pod template it runs (for a Pod, the Pod itself)."""
+
+    resource: Resource
+    pod_labels: dict[str, str]
+    pod_annotations: dict[str, str]
+    pod_spec: dict[str, Any]
+
+    @property
+    def containers(self) -> list[dict[str, Any]]:
+        """App and init containers of the pod template."""
+        return dicts(self.pod_spec.get("containers")) + dicts(self.pod_spec.get("initContainers"))
+
+
+def pod_template(resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(template metadata, template spec)`` of a workload kind."""
+    if resource.kind == "Pod":
+        return as_dict(resource.body.get("metadata")), resource.spec
+    spec = resource.spec
+    if resource.kind == "CronJob":
+        spec = as_dict(as_dict(spec.get("jobTemplate")).get("spec"))
+    template = as_dict(spec.get("template"))
+    return as_dict(template.get("metadata")), as_dict(template.get("spec"))
+
+
+def make_workload(resource: Resource) -> Workload:
+    """Wrap a workload resource with its pod template."""
+    metadata, spec = pod_template(resource)
+    return Workload(resource=resource, pod_labels=str_map(metadata.get("labels")),
+                    pod_annotations=str_map(metadata.get("annotations")), pod_spec=spec)
+
+
+def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics for ``matchLabels``/``matchExpressions`` or a map."""
+    match_labels = str_map(selector.get("matchLabels")) if (
+        "matchLabels" in selector or "matchExpressions" in selector) else str_map(selector)
+    if any(labels.get(key) != value for key, value in match_labels.items()):
+        return False
+    for expression in dicts(selector.get("matchExpressions")):
+        key = as_str(expression.get("key"))
+        operator = as_str(expression.get("operator"))
+        values = {str(v) for v in as_list(expression.get("values"))}
+        present = key in labels
+        if operator == "In" and (not present or labels[key] not in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+@dataclass
+class Inventory:
+    """Every resource, plus the indexes the rules need."""
+
+    resources: list[Resource]
+    default_namespace: str = "default"
+    root_namespace: str = ROOT_NAMESPACE
+    _by_ns_kind: dict[tuple[str | None, str], list[Resource]] = field(
+        default_factory=lambda: defaultdict(list), repr=False)
+    _workloads: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list),
+                                                 repr=False)
+    _label_index: dict[str, dict[tuple[str, str], set[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set)), repr=False)
+    _services: dict[tuple[str, str], Resource] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, resources: Iterable[Resource], default_namespace: str = "default",
+              root_namespace: str = ROOT_NAMESPACE) -> Inventory:
+        """Index resources once."""
+        inventory = cls(resources=sorted(resources, key=_sort_key),
+                        default_namespace=default_namespace, root_namespace=root_namespace)
+        present = {(r.namespace, r.kind, r.name) for r in inventory.resources
+                   if r.kind in WORKLOAD_KINDS}
+        for resource in inventory.resources:
+            inventory._by_ns_kind[(resource.namespace, resource.kind)].append(resource)
+            if resource.kind in WORKLOAD_KINDS and resource.namespace is not None:
+                if _controller(resource) in present:
+                    continue  # a ReplicaSet or Pod of a listed controller counts through it
+                workloads = inventory._workloads[resource.namespace]
+                workload = make_workload(resource)
+                index = inventory._label_index[resource.namespace]
+                for pair in workload.pod_labels.items():
+                    index[pair].add(len(workloads))
+                workloads.append(workload)
+            elif resource.kind == "Service" and resource.namespace is not None:
+                inventory._services[(resource.namespace, resource.name)] = resource
+        return inventory
+
+    # --- plain lookups -------------------------------------------------------------------
+
+    def of_kind(self, kind: str, namespace: str | None = None,
+                group: str | None = None) -> list[Resource]:
+        """Resources of a kind, in one namespace or (``namespace=None``) everywhere."""
+        if namespace is not None:
+            found = self._by_ns_kind.get((namespace, kind), [])
+        else:
+            found = [r for (_, k), items in self._by_ns_kind.items() if k == kind for r in items]
+        if group is not None:
+            return [r for r in found if r.group == group]
+        return found
+
+    @cached_property
+    def namespaces(self) -> list[str]:
+        """Every namespace that holds an object or is declared by a Namespace object."""
+        names = {ns for (ns, _) in self._by_ns_kind if ns is not None}
+        names.update(r.name for r in self.of_kind("Namespace"))
+        return sorted(names)
+
+    @cached_property
+    def namespace_objects(self) -> dict[str, Resource]:
+        """Namespace objects by name."""
+        return {r.name: r for r in self.of_kind("Namespace")}
+
+    def in_namespace(self, namespace: str) -> list[Resource]:
+        """Every resource in a namespace."""
+        return [r for (ns, _), items in sorted(self._by_ns_kind.items(), key=_index_key)
+                if ns == namespace for r in items]
+
+    @cached_property
+    def counts(self) -> dict[str | None, int]:
+        """Number of resources per namespace (None: cluster-scoped)."""
+        counts: dict[str | None, int] = defaultdict(int)
+        for (namespace, _), items in self._by_ns_kind.items():
+            counts[namespace] += len(items)
+        return dict(counts)
+
+    def workloads(self, namespace: str) -> list[Workload]:
+        """Workloads of a namespace."""
+        return self._workloads.get(namespace, [])
+
+    def all_workloads(self) -> list[Workload]:
+        """Workloads of every namespace."""
+        return [w for ns in sorted(self._workloads) for w in self._workloads[ns]]
+
+    def service(self, namespace: str, name: str) -> Resource | None:
+        """The Service ``namespace/name`` if it is in the input."""
+        return self._services.get((namespace, name))
+
+    def services(self, namespace: str) -> list[Resource]:
+        """Services of a namespace."""
+        return self.of_kind("Service", namespace)
+
+    # --- selectors -----------------------------------------------------------------------
+
+    def select_workloads(self, namespace: str, selector: dict[str, Any] | None) -> list[Workload]:
+        """Workloads in ``namespace`` whose pod labels match ``selector`` (None/{} = all)."""
+        workloads = self.workloads(namespace)
+        if not selector:
+            return list(workloads)
+        match_labels = str_map(selector.get("matchLabels")) if (
+            "matchLabels" in selector or "matchExpressions" in selector) else str_map(selector)
+        candidates: set[int] | None = None
+        index = self._label_index.get(namespace, {})
+        for pair in match_labels.items():
+            hits = index.get(pair, set())
+            candidates = set(hits) if candidates is None else candidates & hits
+            if not candidates:
+                return []
+        pool = (workloads[i] for i in sorted(candidates)) if candidates is not None else (
+            iter(workloads))
+        return [w for w in pool if selector_matches(selector, w.pod_labels)]
+
+    def services_of_workloads(self, namespace: str, workloads: list[Workload]) -> list[str]:
+        """Names of the Services in ``namespace`` that select any of ``workloads``."""
+        wanted = {id(w.resource) for w in workloads}
+        names = []
+        for service in self.services(namespace):
+            selector = str_map(service.spec.get("selector"))
+            if selector and any(id(w.resource) in wanted
+                                for w in self.select_workloads(namespace, selector)):
+                names.append(service.name)
+        return sorted(names)
+
+    def workloads_of_service(self, service: Resource) -> list[Workload]:
+        """Workloads a Service selects (none for a selector-less Service)."""
+        selector = str_map(service.spec.get("selector"))
+        if not selector or service.namespace is None:
+            return []
+        return self.select_workloads(service.namespace, selector)
+
+    # --- hosts and targetRefs ------------------------------------------------------------
+
+    def resolve_host(self, host: str, namespace: str) -> tuple[str, str] | None:
+        """Map a mesh host name (short, ``name.ns``, FQDN) to ``(namespace, service)``.
+
+        Returns None for wildcards and hosts outside the cluster domain.
+        """
+        host = host.strip().lower()
+        if not host or "*" in host:
+            return None
+        if host.endswith(CLUSTER_DOMAIN_SUFFIX):
+            parts = host[: -len(CLUSTER_DOMAIN_SUFFIX)].split(".")
+            return (parts[1], parts[0]) if len(parts) == 2 else None
+        parts = host.split(".")
+        if len(parts) == 1:
+            return namespace, parts[0]
+        if len(parts) == 2 and (parts[1] in self.namespaces or self.service(parts[1], parts[0])):
+            return parts[1], parts[0]
+        if len(parts) == 3 and parts[2] == "svc":
+            return parts[1], parts[0]
+        return None
+
+    def target_services(self, resource: Resource) -> list[str]:
+        """Service names a policy's ``targetRef``/``targetRefs`` name in its own namespace."""
+        refs = dicts(resource.spec.get("targetRefs"))
+        single = resource.spec.get("targetRef")
+        if isinstance(single, dict):
+            refs.append(single)
+        return sorted({as_str(ref.get("name")) for ref in refs
+                       if as_str(ref.get("kind")) == "Service" and ref.get("name")})
+
+    def has_target_refs(self, resource: Resource) -> bool:
+        """True when the policy binds by ``targetRef(s)`` (waypoint/gateway attachment)."""
+        return bool(as_list(resource.spec.get("targetRefs"))) or isinstance(
+            resource.spec.get("targetRef"), dict)
+
+    def policy_services(self, resource: Resource) -> list[str]:
+        """Services a workload-selecting policy affects: via targetRefs or its selector."""
+        namespace = resource.namespace or self.default_namespace
+        if self.has_target_refs(resource):
+            return self.target_services(resource)
+        selector = resource.spec.get("selector") or resource.spec.get("workloadSelector")
+        match = as_dict(as_dict(selector).get("matchLabels")) or as_dict(
+            as_dict(selector).get("labels"))
+        if not match:
+            return sorted(s.name for s in self.services(namespace))
+        return self.services_of_workloads(namespace, self.select_workloads(namespace, match))
+
+    # --- namespace facts -----------------------------------------------------------------
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        """Labels of the Namespace object (empty when it is not in the input)."""
+        found = self.namespace_objects.get(namespace)
+        return found.labels if found is not None else {}
+
+    def current_mode(self, namespace: str) -> Mode:
+        """The data-plane mode the namespace's labels select today."""
+        labels = self.namespace_labels(namespace)
+        sidecar = labels.get(INJECTION_LABEL) == "enabled" or (
+            REVISION_LABEL in labels and labels.get(INJECTION_LABEL) != "disabled")
+        ambient = labels.get(DATAPLANE_LABEL) == "ambient"
+        if sidecar and ambient:
+            return Mode.CONFLICT
+        if ambient:
+            return Mode.AMBIENT
+        if sidecar:
+            return Mode.SIDECAR
+        return Mode.NONE
+
+    def waypoints(self, namespace: str | None = None) -> list[Resource]:
+        """Gateway API Gateways of class ``istio-waypoint``."""
+        return [g for g in self.of_kind("Gateway", namespace, group=GATEWAY_API)
+                if as_str(g.spec.get("gatewayClassName")) == WAYPOINT_CLASS]
+
+    def istio_gateways(self, namespace: str | None = None) -> list[Resource]:
+        """Istio ``networking.istio.io`` Gateways."""
+        return self.of_kind("Gateway", namespace, group=ISTIO_NETWORKING)
+
+
+def _controller(resource: Resource) -> tuple[str | None, str, str] | None:
+    """``(namespace, kind, name)`` of the controller that owns a resource, if any."""
+    for owner in dicts(as_dict(resource.body.get("metadata")).get("ownerReferences")):
+        if owner.get("controller"):
+            return resource.namespace, as_str(owner.get("kind")), as_str(owner.get("name"))
+    return None
+
+
+def _sort_key(resource: Resource) -> tuple[str, str, str, str, int]:
+    return (resource.namespace or "", resource.kind, resource.name, resource.source.file or "",
+            resource.source.line or 0)
+
+
+def _index_key(item: tuple[tuple[str | None, str], list[Resource]]) -> tuple[str, str]:
+    (namespace, kind), _ = item
+    return namespace or "", kind

@@ -1,0 +1,123 @@
+"""The needs a workload or namespace can have, and which data-plane layer serves each.
+
+A rule's effect on the recommendation is derived from its need's support per mode, never
+typed by hand: a need only a waypoint serves makes the rule ``needs-waypoint``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from asm_mode_advisor.matrix import ROWS_BY_ID
+from asm_mode_advisor.model import Effect
+
+
+class Support(StrEnum):
+    """How well a layer serves a need."""
+
+    FULL = "full"
+    COSTLY = "costly"  # works, but with explicit configuration or a per-pod price
+    NONE = "none"
+
+
+class Category(StrEnum):
+    """Capability needs decide the mode; chores and info only shape the advice."""
+
+    CAPABILITY = "capability"
+    CHORE = "migration-chore"
+    INFO = "info"
+
+
+class Need(BaseModel):
+    """One need: its title, matrix rows and support by sidecar, ztunnel and waypoint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    rows: tuple[str, ...]
+    sidecar: Support = Support.FULL
+    ztunnel: Support = Support.FULL
+    waypoint: Support = Support.FULL
+    category: Category = Category.CAPABILITY
+
+    @field_validator("rows")
+    @classmethod
+    def _rows_exist(cls, rows: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [r for r in rows if r not in ROWS_BY_ID]
+        if unknown:
+            raise ValueError(f"unknown matrix rows: {unknown}")
+        return rows
+
+    @property
+    def effect(self) -> Effect:
+        """The effect on the mode, derived from support per layer."""
+        if self.category is Category.CHORE:
+            return Effect.MIGRATION_CHORE
+        if self.category is Category.INFO:
+            return Effect.INFO
+        if self.ztunnel is Support.FULL:
+            return Effect.FAVOURS_AMBIENT if self.sidecar is not Support.FULL else Effect.INFO
+        if self.waypoint is Support.FULL:
+            return Effect.NEEDS_WAYPOINT
+        return Effect.BLOCKS_AMBIENT
+
+
+def _l7(need_id: str, title: str, *rows: str) -> Need:
+    return Need(id=need_id, title=title, rows=rows, ztunnel=Support.NONE)
+
+
+def _sidecar_only(need_id: str, title: str, *rows: str) -> Need:
+    return Need(id=need_id, title=title, rows=rows, ztunnel=Support.NONE,
+                waypoint=Support.NONE)
+
+
+def _ambient_better(need_id: str, title: str, *rows: str) -> Need:
+    return Need(id=need_id, title=title, rows=rows, sidecar=Support.COSTLY)
+
+
+def _other(need_id: str, title: str, category: Category, *rows: str) -> Need:
+    return Need(id=need_id, title=title, rows=rows, category=category)
+
+
+NEEDS: dict[str, Need] = {need.id: need for need in (
+    _l7("l7-routing", "HTTP request-level routing", "L-ROUTING", "M-TRAFFIC"),
+    _l7("l7-traffic-policy", "request-level load balancing and circuit breaking",
+        "L-ROUTING", "M-TRAFFIC"),
+    _l7("jwt-authentication", "JWT authentication", "L-SECURITY", "M-SECURITY"),
+    _l7("l7-authorization", "HTTP-metadata authorization", "L-SECURITY", "M-SECURITY"),
+    _l7("external-authorization", "external (OPA/ext-authz) or audit authorization",
+        "L-SECURITY", "M-SECURITY"),
+    _l7("l7-observability", "tracing and HTTP access logs", "L-OBSERVABILITY",
+        "M-OBSERVABILITY"),
+    _l7("wasm-extension", "WasmPlugin extension", "L-EXTENSIBILITY"),
+    _l7("waypoint-envoyfilter", "EnvoyFilter on a waypoint", "L-EXTENSIBILITY"),
+    _sidecar_only("sidecar-envoyfilter", "EnvoyFilter patching application proxies",
+                  "L-EXTENSIBILITY", "M-TRAFFIC"),
+    _sidecar_only("multi-cluster", "multi-cluster or multi-network mesh", "N-MULTICLUSTER"),
+    _sidecar_only("vm-workloads", "VM workloads with their own sidecar", "N-MIXED",
+                  "N-MULTICLUSTER"),
+    _sidecar_only("mesh-version", "an ASM release with production-ready ambient",
+                  "N-VERSION"),
+    _sidecar_only("plaintext-peers", "plaintext (mTLS DISABLE) between mesh workloads",
+                  "M-SECURITY", "L-SECURITY"),
+    _sidecar_only("reserved-ports", "application ports that ztunnel reserves",
+                  "M-ONBOARDING"),
+    _ambient_better("job-lifecycle", "Jobs that run to completion", "M-JOBS"),
+    _ambient_better("server-first-protocol", "server-first protocols", "M-SERVERFIRST"),
+    _ambient_better("l4-only", "L4 features only", "N-SKIPL7", "M-COST", "M-LATENCY",
+                    "M-L7PARSING"),
+    Need(id="l4-security", title="mTLS and L4 authorization", rows=("L-SECURITY", "M-SECURITY")),
+    _other("mode-labels", "one data-plane mode per namespace", Category.CHORE, "M-ONBOARDING",
+           "N-MIXED"),
+    _other("sidecar-config", "sidecar-only configuration to remove", Category.CHORE,
+           "M-LIFECYCLE", "M-ONBOARDING"),
+    _other("hbone-port", "HBONE (TCP 15008) allowed by NetworkPolicy", Category.CHORE,
+           "M-ONBOARDING"),
+    _other("redundant-config", "configuration that adds nothing", Category.CHORE, "N-SKIPL7"),
+    _other("ingress-routing", "routing served by the ingress gateway", Category.INFO,
+           "L-ROUTING"),
+    _other("out-of-mesh", "traffic the mesh does not capture", Category.INFO, "M-SECURITY"),
+)}

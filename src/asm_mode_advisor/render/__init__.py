@@ -1,0 +1,31 @@
+"""Output formats: thin functions from a Report to text (they never compute anything)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from asm_mode_advisor.render import json_yaml, table
+from asm_mode_advisor.report import Report
+
+
+class OutputFormat(StrEnum):
+    """Formats of ``--output``."""
+
+    TABLE = "table"
+    JSON = "json"
+    YAML = "yaml"
+
+
+Renderer = Callable[[Report, bool], str]
+
+RENDERERS: dict[OutputFormat, Renderer] = {
+    OutputFormat.TABLE: table.render,
+    OutputFormat.JSON: json_yaml.render_json,
+    OutputFormat.YAML: json_yaml.render_yaml,
+}
+
+
+def render(report: Report, output: OutputFormat, color: bool = False) -> str:
+    """Render a report in one format."""
+    return RENDERERS[output](report, color)

@@ -1,0 +1,138 @@
+"""The Report: the one output model every renderer takes (its JSON schema is the contract)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from asm_mode_advisor import __version__
+from asm_mode_advisor.model import Resource
+
+SCHEMA_VERSION = "1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              extra="forbid")
+
+
+class ObjectRef(_Model):
+    """An object behind a reason: identity plus file and line, or ``source: cluster``."""
+
+    kind: str
+    namespace: str | None = None
+    name: str
+    file: str | None = None
+    line: int | None = None
+    source: Literal["cluster"] | None = None
+
+    @classmethod
+    def of(cls, resource: Resource) -> ObjectRef:
+        """Reference a resource, keeping where it came from."""
+        if resource.source.cluster:
+            return cls(kind=resource.kind, namespace=resource.namespace, name=resource.name,
+                       source="cluster")
+        return cls(kind=resource.kind, namespace=resource.namespace, name=resource.name,
+                   file=resource.source.file, line=resource.source.line)
+
+
+class Reason(_Model):
+    """One finding as printed: rule, effect, severity, matrix rows, message, objects."""
+
+    rule_id: str
+    rule_name: str
+    title: str
+    effect: str
+    severity: str
+    matrix_rows: list[str]
+    message: str
+    objects: list[ObjectRef] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    workloads: list[str] = Field(default_factory=list)
+    field_path: list[str | int] = Field(default_factory=list)
+
+
+class Waypoint(_Model):
+    """A waypoint the namespace needs: its name, traffic type and the services it serves."""
+
+    name: str
+    for_: Literal["service", "workload", "all"] = Field(alias="for")
+    services: list[str] = Field(default_factory=list)
+    workloads: list[str] = Field(default_factory=list)
+    exists: bool = False
+
+
+class Benefit(_Model):
+    """A general benefit of the recommended mode, from an M-* row."""
+
+    row: str
+    text: str
+
+
+class NamespaceVerdict(_Model):
+    """Everything the advisor says about one namespace."""
+
+    name: str
+    current_mode: str
+    recommendation: str
+    summary: str
+    reasons: list[Reason] = Field(default_factory=list)
+    waypoints: list[Waypoint] = Field(default_factory=list)
+    benefits: list[Benefit] = Field(default_factory=list)
+    objects: int = 0
+
+
+class ErrorEntry(_Model):
+    """An input problem: file, line and what is wrong."""
+
+    file: str | None = None
+    line: int | None = None
+    message: str
+
+
+class Tool(_Model):
+    """Who wrote the report."""
+
+    name: str = "asm-advisor"
+    version: str = __version__
+
+
+class Summary(_Model):
+    """Counts over the whole report."""
+
+    namespaces: int
+    objects: int
+    files: int = 0
+    by_recommendation: dict[str, int]
+    by_kind: dict[str, int]
+    unknown_kinds: dict[str, int] = Field(default_factory=dict)
+    errors: int = 0
+
+
+class Report(_Model):
+    """The whole report."""
+
+    schema_version: str = SCHEMA_VERSION
+    tool: Tool = Field(default_factory=Tool)
+    mesh_version: str
+    source: Literal["files", "cluster"] = "files"
+    namespaces: list[NamespaceVerdict]
+    errors: list[ErrorEntry] = Field(default_factory=list)
+    summary: Summary
+    cluster: dict[str, Any] | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data with camelCase keys and no empty optionals."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def to_json(self) -> str:
+        """Deterministic JSON: sorted keys, no timestamps, trailing newline."""
+        return json.dumps(self.to_data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @property
+    def has_errors(self) -> bool:
+        """True when any input error was found."""
+        return bool(self.errors)

@@ -1,0 +1,150 @@
+"""Extensibility: WasmPlugin needs a waypoint; EnvoyFilter on app pods has no ambient form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.model import Resource, as_dict, as_str, dicts, str_map
+from asm_mode_advisor.rules._base import Context, Finding, Rule
+
+#: EnvoyFilter patch contexts that reach application proxies.
+APP_CONTEXTS = frozenset({"SIDECAR_INBOUND", "SIDECAR_OUTBOUND", "ANY", ""})
+#: Pod labels that mark Istio gateways rather than applications.
+GATEWAY_POD_LABELS = ("istio", "gateway.networking.k8s.io/gateway-name",
+                      "gateway.istio.io/managed")
+
+WASM = Rule(
+    id="AMA130", name="wasm-plugin",
+    title="WasmPlugin needs a waypoint",
+    need="wasm-extension", kinds=("WasmPlugin",),
+    rationale=(
+        "WasmPlugins run inside an Envoy. In ambient the only Envoy in the path is the "
+        "waypoint, which reads WasmPlugins through `targetRefs` (it ignores `selector`)."),
+    triggers=("""
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: header-filter, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  url: oci://registry.example.com/filters/header:1.0
+""",),
+)
+
+ENVOYFILTER_WAYPOINT = Rule(
+    id="AMA131", name="envoyfilter-on-waypoint",
+    title="EnvoyFilter attached to a waypoint is high risk (Alpha)",
+    need="waypoint-envoyfilter", kinds=("EnvoyFilter",),
+    rationale=(
+        "EnvoyFilter with `targetRefs` to a waypoint Gateway or Service is Alpha and its "
+        "behaviour changed between releases (off in 1.26, back in 1.27). It needs a waypoint "
+        "and a test on the exact ASM version; prefer a first-class API or WasmPlugin."),
+    triggers=("""
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: lua, namespace: shop}
+spec:
+  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]
+  configPatches:
+  - applyTo: HTTP_FILTER
+    patch: {operation: INSERT_BEFORE, value: {name: envoy.filters.http.lua}}
+""",),
+)
+
+ENVOYFILTER_SIDECAR = Rule(
+    id="AMA301", name="envoyfilter-app-pods",
+    title="EnvoyFilter aimed at application sidecars has no ambient equivalent",
+    need="sidecar-envoyfilter", kinds=("EnvoyFilter",),
+    rationale=(
+        "An EnvoyFilter that patches application sidecars (a workloadSelector on app pods, "
+        "or namespace-wide with SIDECAR_* or ANY contexts) is silently ignored after moving "
+        "to ambient: there is no sidecar left to patch. Keep the namespace on sidecars until "
+        "the filter is replaced (WasmPlugin, a first-class API) or deleted."),
+    triggers=("""
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: ratelimit, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: cart}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match: {context: SIDECAR_INBOUND}
+    patch: {operation: INSERT_BEFORE, value: {name: envoy.filters.http.local_ratelimit}}
+""",),
+    passes=("""
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: gateway-lua, namespace: istio-system}
+spec:
+  workloadSelector: {labels: {istio: ingressgateway}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match: {context: GATEWAY}
+    patch: {operation: INSERT_BEFORE, value: {name: envoy.filters.http.lua}}
+""",),
+)
+
+RULES = (WASM, ENVOYFILTER_WAYPOINT, ENVOYFILTER_SIDECAR)
+
+
+def detect_wasm(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """Every WasmPlugin outside the root namespace needs a waypoint where its workloads go."""
+    for plugin in inventory.of_kind("WasmPlugin"):
+        selector = str_map(as_dict(plugin.spec.get("selector")).get("matchLabels"))
+        if selector and any(key in selector for key in GATEWAY_POD_LABELS):
+            continue  # aimed at a gateway's own Envoy, not at application traffic
+        url = as_str(plugin.spec.get("url"))
+        yield WASM.finding(plugin, f"{plugin.ref} extends the proxy with Wasm"
+                                   + (f" ({url})" if url else ""),
+                           services=inventory.policy_services(plugin), path=("spec",))
+
+
+def _app_contexts(envoy_filter: Resource) -> list[tuple[int, str]]:
+    found = []
+    for index, patch in enumerate(dicts(envoy_filter.spec.get("configPatches"))):
+        context = as_str(as_dict(patch.get("match")).get("context")).upper()
+        if context in APP_CONTEXTS:
+            found.append((index, context or "ANY"))
+    return found
+
+
+def _selects_gateway(selector: dict[str, Any]) -> bool:
+    labels = str_map(selector.get("labels"))
+    return any(key in labels for key in GATEWAY_POD_LABELS)
+
+
+def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """EnvoyFilters on waypoints (risky) and on application sidecars (blocker)."""
+    for envoy_filter in inventory.of_kind("EnvoyFilter"):
+        if inventory.has_target_refs(envoy_filter):
+            yield ENVOYFILTER_WAYPOINT.finding(
+                envoy_filter, f"{envoy_filter.ref} patches a waypoint via targetRefs",
+                services=inventory.target_services(envoy_filter), path=("spec", "targetRefs"))
+            continue
+        selector = as_dict(envoy_filter.spec.get("workloadSelector"))
+        if selector and _selects_gateway(selector):
+            continue  # an ingress/egress gateway Envoy, which exists in both modes
+        contexts = _app_contexts(envoy_filter)
+        if not contexts:
+            continue
+        index, context = contexts[0]
+        namespace = envoy_filter.namespace or inventory.default_namespace
+        if selector:
+            workloads = inventory.select_workloads(namespace, str_map(selector.get("labels")))
+            if not workloads and inventory.workloads(namespace):
+                continue  # selects nothing that runs here
+            scope = "the selected workloads"
+        elif namespace == inventory.root_namespace:
+            scope = "every sidecar in the mesh"
+        else:
+            scope = f"every sidecar in namespace {namespace}"
+        yield ENVOYFILTER_SIDECAR.finding(
+            envoy_filter,
+            f"{envoy_filter.ref} patches {scope} ({context}); ambient has no sidecar to patch",
+            services=inventory.policy_services(envoy_filter),
+            path=("spec", "configPatches", index),
+            mesh_wide=not selector and namespace == inventory.root_namespace)
+
+
+DETECTORS = (detect_wasm, detect_envoy_filters)

@@ -1,0 +1,254 @@
+"""Current state and migration chores: mode labels, sidecar-only config, NetworkPolicies.
+
+These findings never change a recommendation on their own; they list what a move to
+ambient must clean up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from asm_mode_advisor.inventory import (
+    DATAPLANE_LABEL,
+    INJECTION_LABEL,
+    REVISION_LABEL,
+    Inventory,
+)
+from asm_mode_advisor.model import Mode, Severity, as_bool, as_dict, as_int, as_str, dicts
+from asm_mode_advisor.rules._base import Context, Finding, Rule
+
+HBONE_PORT = 15008
+INJECT_KEY = "sidecar.istio.io/inject"
+#: Annotations (exact keys or prefixes ending in ``/`` or ``*``) only an injected sidecar reads.
+SIDECAR_ONLY_ANNOTATIONS = (
+    "traffic.sidecar.istio.io/", "sidecar.istio.io/interceptionMode", "proxy.istio.io/config",
+    "sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyMemory", "sidecar.istio.io/userVolume",
+    "sidecar.istio.io/bootstrapOverride", "sidecar.istio.io/statsInclusion",
+    "sidecar.istio.io/componentLogLevel", "sidecar.istio.io/logLevel",
+    "sidecar.istio.io/rewriteAppHTTPProbers", "sidecar.istio.io/nativeSidecar",
+    "sidecar.istio.io/proxyImage", "inject.istio.io/templates", "status.sidecar.istio.io/port",
+    "readiness.status.sidecar.istio.io/", "sidecar.istio.io/agentLogLevel",
+)
+
+MODE_CONFLICT = Rule(
+    id="AMA402", name="conflicting-mode-labels",
+    title="Namespace is labelled for both sidecar injection and ambient",
+    need="mode-labels", kinds=("Namespace",), severity=Severity.WARNING,
+    rationale=(
+        "With `istio.io/dataplane-mode=ambient` and also `istio-injection=enabled` or "
+        "`istio.io/rev`, the sidecar wins for new pods and `istioctl analyze` reports "
+        "IST0123. Keep one mode per namespace."),
+    triggers=("""
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {istio-injection: enabled, istio.io/dataplane-mode: ambient}
+""",),
+    passes=("""
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {istio.io/dataplane-mode: ambient}
+""",),
+)
+
+INJECT_OVERRIDE = Rule(
+    id="AMA403", name="sidecar-inject-override",
+    title="Pod template forces sidecar injection",
+    need="mode-labels", kinds=("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
+                               "Pod", "ReplicaSet", "ReplicationController"),
+    rationale=(
+        "`sidecar.istio.io/inject: \"true\"` on a pod template keeps injecting a sidecar "
+        "after the namespace label is gone, and the CNI skips any pod with a sidecar. Remove "
+        "it from the chart or overlay when the namespace moves to ambient."),
+    triggers=("""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web, sidecar.istio.io/inject: "true"}
+    spec:
+      containers: [{name: web, image: example/web:1}]
+""",),
+)
+
+SIDECAR_ANNOTATIONS = Rule(
+    id="AMA404", name="sidecar-only-annotations",
+    title="Pod template carries annotations only a sidecar reads",
+    need="sidecar-config", kinds=("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
+                                  "Pod", "ReplicaSet", "ReplicationController"),
+    rationale=(
+        "`traffic.sidecar.istio.io/*`, `proxy.istio.io/config` and the `sidecar.istio.io/` "
+        "proxy settings shape an injected Envoy and do nothing in ambient. Delete them, or "
+        "carry what is still needed over to the waypoint's deployment settings."),
+    triggers=("""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {traffic.sidecar.istio.io/excludeOutboundPorts: "5432"}
+    spec:
+      containers: [{name: web, image: example/web:1}]
+""",),
+)
+
+SIDECAR_RESOURCE = Rule(
+    id="AMA405", name="sidecar-resource",
+    title="Sidecar resource has no effect in ambient",
+    need="sidecar-config", kinds=("Sidecar",), rows=("M-SCALE", "M-LIFECYCLE"),
+    rationale=(
+        "The `Sidecar` API scopes an injected proxy's configuration. Ambient needs no such "
+        "tuning (only needed configuration is delivered), and `istioctl analyze` reports "
+        "IST0167 for Sidecars in ambient namespaces. Delete it after the move."),
+    triggers=("""
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: shop}
+spec:
+  egress: [{hosts: ["./*", "istio-system/*"]}]
+""",),
+)
+
+HOST_NETWORK = Rule(
+    id="AMA406", name="host-network-pod",
+    title="Host-network pods are outside the mesh in either mode",
+    need="out-of-mesh", kinds=("Deployment", "DaemonSet", "StatefulSet", "Pod", "Job"),
+    rationale=(
+        "Pods with `hostNetwork: true` are never captured, by sidecars or by ztunnel. They "
+        "reach ambient pods as out-of-mesh clients, which STRICT mTLS rejects."),
+    triggers=("""
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent, namespace: monitoring}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec:
+      hostNetwork: true
+      containers: [{name: agent, image: example/agent:1}]
+""",),
+)
+
+NETPOL_HBONE = Rule(
+    id="AMA407", name="networkpolicy-hbone-port",
+    title="NetworkPolicy port list would block HBONE (TCP 15008)",
+    need="hbone-port", kinds=("NetworkPolicy",),
+    rationale=(
+        "All ambient traffic between pods is tunnelled over HBONE on TCP 15008. A "
+        "NetworkPolicy whose rules list ports must add 15008, inbound and outbound, or "
+        "traffic is dropped once the namespace is ambient."),
+    triggers=("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - ports: [{protocol: TCP, port: 8080}]
+""",),
+    passes=("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - ports: [{protocol: TCP, port: 8080}, {protocol: TCP, port: 15008}]
+""",),
+)
+
+RULES = (MODE_CONFLICT, INJECT_OVERRIDE, SIDECAR_ANNOTATIONS, SIDECAR_RESOURCE, HOST_NETWORK,
+         NETPOL_HBONE)
+
+
+def detect_mode_conflict(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """Namespaces labelled for sidecar injection and ambient at once."""
+    for namespace in inventory.of_kind("Namespace"):
+        if inventory.current_mode(namespace.name) is Mode.CONFLICT:
+            sidecar_label = INJECTION_LABEL if INJECTION_LABEL in namespace.labels else (
+                REVISION_LABEL)
+            yield MODE_CONFLICT.finding(
+                namespace, f"{namespace.ref} has {sidecar_label} and {DATAPLANE_LABEL}="
+                           "ambient; the sidecar wins", namespace=namespace.name,
+                path=("metadata", "labels", sidecar_label))
+
+
+def _sidecar_only(annotations: dict[str, str]) -> list[str]:
+    return sorted(key for key in annotations
+                  if any(key == prefix or (prefix.endswith("/") and key.startswith(prefix))
+                         or (not prefix.endswith("/") and key.startswith(prefix))
+                         for prefix in SIDECAR_ONLY_ANNOTATIONS))
+
+
+def detect_pod_templates(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """Injection overrides, sidecar-only annotations and host networking on pod templates."""
+    for workload in inventory.all_workloads():
+        resource = workload.resource
+        inject = workload.pod_labels.get(INJECT_KEY) or workload.pod_annotations.get(INJECT_KEY)
+        if inject is not None and inject.lower() == "true":
+            yield INJECT_OVERRIDE.finding(
+                resource, f"{resource.ref} sets {INJECT_KEY}=true on its pods",
+                workloads=[resource.name])
+        keys = _sidecar_only(workload.pod_annotations)
+        if keys:
+            yield SIDECAR_ANNOTATIONS.finding(
+                resource, f"{resource.ref} uses sidecar-only annotation(s) {', '.join(keys)}",
+                workloads=[resource.name])
+        if as_bool(workload.pod_spec.get("hostNetwork")):
+            yield HOST_NETWORK.finding(
+                resource, f"{resource.ref} runs on the host network; its traffic bypasses "
+                          "the mesh", workloads=[resource.name])
+
+
+def detect_sidecar_resources(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """Every ``networking.istio.io`` Sidecar object."""
+    for sidecar in inventory.of_kind("Sidecar"):
+        yield SIDECAR_RESOURCE.finding(sidecar, f"{sidecar.ref} scopes sidecar configuration; "
+                                                "ambient ignores it")
+
+
+def _blocks_hbone(rules: list[dict[str, object]]) -> int | None:
+    """Index of the first rule whose port list leaves out 15008, or None."""
+    for index, rule in enumerate(rules):
+        ports = dicts(rule.get("ports"))
+        if ports and not any(_covers_hbone(port) for port in ports):
+            return index
+    return None
+
+
+def _covers_hbone(port: dict[str, object]) -> bool:
+    if as_str(port.get("protocol")).upper() not in ("", "TCP"):
+        return False
+    number = as_int(port.get("port"))
+    end = as_int(port.get("endPort"))
+    if number is None:
+        return port.get("port") is None  # no port: all ports of the protocol
+    return number == HBONE_PORT or (end is not None and number <= HBONE_PORT <= end)
+
+
+def detect_network_policies(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """NetworkPolicies whose ingress or egress port lists leave out HBONE."""
+    for policy in inventory.of_kind("NetworkPolicy"):
+        for direction in ("ingress", "egress"):
+            index = _blocks_hbone(dicts(as_dict(policy.body.get("spec")).get(direction)))
+            if index is not None:
+                yield NETPOL_HBONE.finding(
+                    policy, f"{policy.ref} {direction} rule {index} lists ports without "
+                            f"TCP {HBONE_PORT} (HBONE)", path=("spec", direction, index))
+                break
+
+
+DETECTORS = (detect_mode_conflict, detect_pod_templates, detect_sidecar_resources,
+             detect_network_policies)

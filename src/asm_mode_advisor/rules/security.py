@@ -1,0 +1,207 @@
+"""Security APIs: which authentication and authorization needs a waypoint, and what blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
+from asm_mode_advisor.rules._base import Context, Finding, Rule
+
+#: AuthorizationPolicy fields that ztunnel enforces (everything else is L7).
+L4_SOURCE_FIELDS = frozenset({"principals", "notPrincipals", "namespaces", "notNamespaces",
+                              "ipBlocks", "notIpBlocks", "serviceAccounts",
+                              "notServiceAccounts"})
+L4_OPERATION_FIELDS = frozenset({"ports", "notPorts"})
+L4_CONDITION_KEYS = frozenset({"source.ip", "source.namespace", "source.principal",
+                               "destination.ip", "destination.port"})
+
+REQUEST_AUTHN = Rule(
+    id="AMA110", name="request-authentication",
+    title="RequestAuthentication (JWT) needs a waypoint",
+    need="jwt-authentication", kinds=("RequestAuthentication",),
+    rationale=(
+        "JWT validation is L7. Ztunnel cannot do it, so in ambient a RequestAuthentication "
+        "must be attached to a waypoint with `targetRefs`; waypoints ignore `selector`."),
+    triggers=("""
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: api}
+spec:
+  selector: {matchLabels: {app: orders}}
+  jwtRules: [{issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks"}]
+""",),
+)
+
+L7_AUTHZ = Rule(
+    id="AMA111", name="l7-authorization-policy",
+    title="AuthorizationPolicy with HTTP attributes needs a waypoint",
+    need="l7-authorization", kinds=("AuthorizationPolicy",),
+    rationale=(
+        "Ztunnel enforces only L4 attributes (principals, namespaces, IP blocks, ports). Left "
+        "on ztunnel, an ALLOW rule with methods, paths, hosts, request principals or "
+        "`request.*` conditions never matches, so the workloads may be denied all traffic "
+        "(outage); a DENY rule loses its L7 part and an L7-only DENY has no effect at all "
+        "(security gap). Attach such policies to a waypoint with `targetRefs`."),
+    triggers=("""
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: orders-read, namespace: api}
+spec:
+  selector: {matchLabels: {app: orders}}
+  rules:
+  - to: [{operation: {methods: [GET], paths: ["/orders/*"]}}]
+""",),
+    passes=("""
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: orders-callers, namespace: api}
+spec:
+  selector: {matchLabels: {app: orders}}
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/web/sa/frontend"]}}]
+    to: [{operation: {ports: ["8080"]}}]
+""",),
+)
+
+CUSTOM_AUTHZ = Rule(
+    id="AMA112", name="custom-audit-authorization",
+    title="CUSTOM (ext-authz) or AUDIT AuthorizationPolicy needs a waypoint",
+    need="external-authorization", kinds=("AuthorizationPolicy",),
+    rationale=(
+        "Ztunnel supports only ALLOW and DENY. CUSTOM (OPA, ext-authz) and AUDIT policies are "
+        "not sent to ztunnel at all, so they are silently not enforced until attached to a "
+        "waypoint with `targetRefs`."),
+    triggers=("""
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext-authz, namespace: api}
+spec:
+  selector: {matchLabels: {app: orders}}
+  action: CUSTOM
+  provider: {name: opa}
+  rules: [{}]
+""",),
+)
+
+L4_AUTHZ = Rule(
+    id="AMA210", name="l4-authorization-policy",
+    title="AuthorizationPolicy with L4 attributes only is enforced by ztunnel",
+    need="l4-security", kinds=("AuthorizationPolicy", "PeerAuthentication"),
+    rationale=(
+        "Policies on principals, namespaces, IP blocks and ports, and PeerAuthentication "
+        "STRICT or PERMISSIVE, are served by ztunnel with no waypoint and no change."),
+    triggers=("""
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: orders-callers, namespace: api}
+spec:
+  selector: {matchLabels: {app: orders}}
+  rules:
+  - from: [{source: {namespaces: [web]}}]
+""",),
+)
+
+PA_DISABLE = Rule(
+    id="AMA305", name="peer-authentication-disable",
+    title="PeerAuthentication mTLS DISABLE has no ambient equivalent",
+    need="plaintext-peers", kinds=("PeerAuthentication",),
+    rationale=(
+        "Ambient always uses mTLS (HBONE) between mesh workloads, so plaintext between peers "
+        "cannot be expressed; the migration guide treats DISABLE as a blocker. Remove it (or "
+        "use PERMISSIVE) before moving the namespace to ambient."),
+    triggers=("""
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: legacy, namespace: api}
+spec:
+  mtls: {mode: DISABLE}
+""",),
+    passes=("""
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: strict, namespace: api}
+spec:
+  mtls: {mode: STRICT}
+""",),
+)
+
+RULES = (REQUEST_AUTHN, L7_AUTHZ, CUSTOM_AUTHZ, L4_AUTHZ, PA_DISABLE)
+
+
+def l7_fields(rule: dict[str, Any]) -> list[str]:
+    """The L7-only attributes one AuthorizationPolicy rule uses (research section 2)."""
+    found: set[str] = set()
+    for source_entry in dicts(rule.get("from")):
+        found.update(k for k in as_dict(source_entry.get("source")) if k not in L4_SOURCE_FIELDS)
+    for target in dicts(rule.get("to")):
+        found.update(k for k in as_dict(target.get("operation"))
+                     if k not in L4_OPERATION_FIELDS)
+    for condition in dicts(rule.get("when")):
+        key = as_str(condition.get("key"))
+        if key and key not in L4_CONDITION_KEYS:
+            found.add(f"when {key}")
+    return sorted(found)
+
+
+def _scope(policy: Resource, inventory: Inventory) -> list[str]:
+    return inventory.policy_services(policy)
+
+
+def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """AuthorizationPolicy: L7 attributes, CUSTOM/AUDIT actions, or L4 only."""
+    for policy in inventory.of_kind("AuthorizationPolicy"):
+        action = as_str(policy.spec.get("action")).upper() or "ALLOW"
+        services = _scope(policy, inventory)
+        if action in ("CUSTOM", "AUDIT"):
+            yield CUSTOM_AUTHZ.finding(
+                policy, f"{policy.ref} uses action {action}, which ztunnel does not enforce",
+                services=services, path=("spec", "action"))
+            continue
+        rules = dicts(policy.spec.get("rules"))
+        per_rule = [(index, l7_fields(rule)) for index, rule in enumerate(rules)]
+        l7 = [(index, fields) for index, fields in per_rule if fields]
+        if l7:
+            fields = sorted({f for _, found in l7 for f in found})
+            risk = ("left on ztunnel its L7 rules never match and the selected workloads may "
+                    "be denied all traffic" if action == "ALLOW" else
+                    "left on ztunnel its L7 conditions are dropped and an L7-only DENY has no "
+                    "effect")
+            yield L7_AUTHZ.finding(
+                policy, f"{policy.ref} ({action}) uses {', '.join(fields)}; {risk}",
+                services=services, path=("spec", "rules", l7[0][0]))
+        elif rules:
+            yield L4_AUTHZ.finding(policy, f"{policy.ref} uses L4 attributes only; ztunnel "
+                                           "enforces it as is", services=services)
+
+
+def detect_request_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """Every RequestAuthentication is JWT validation, which is L7."""
+    for policy in inventory.of_kind("RequestAuthentication"):
+        issuers = sorted({as_str(r.get("issuer")) for r in dicts(policy.spec.get("jwtRules"))
+                          if r.get("issuer")})
+        detail = f" (issuer {', '.join(issuers)})" if issuers else ""
+        yield REQUEST_AUTHN.finding(policy, f"{policy.ref} validates JWTs{detail}",
+                                    services=_scope(policy, inventory),
+                                    path=("spec", "jwtRules"))
+
+
+def detect_peer_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """PeerAuthentication DISABLE blocks ambient; STRICT/PERMISSIVE is served by ztunnel."""
+    for policy in inventory.of_kind("PeerAuthentication"):
+        mode = as_str(as_dict(policy.spec.get("mtls")).get("mode")).upper()
+        disabled_ports = sorted(
+            str(port) for port, setting in as_dict(policy.spec.get("portLevelMtls")).items()
+            if as_str(as_dict(setting).get("mode")).upper() == "DISABLE")
+        if mode == "DISABLE" or disabled_ports:
+            where = f" on port(s) {', '.join(disabled_ports)}" if disabled_ports else ""
+            services = _scope(policy, inventory)
+            yield PA_DISABLE.finding(
+                policy, f"{policy.ref} disables mTLS{where}", services=services,
+                path=("spec", "mtls") if mode == "DISABLE" else ("spec", "portLevelMtls"))
+        elif mode in ("STRICT", "PERMISSIVE"):
+            yield L4_AUTHZ.finding(policy, f"{policy.ref} sets mTLS {mode}; ztunnel enforces it")
+
+
+DETECTORS = (detect_authorization, detect_request_authentication, detect_peer_authentication)

@@ -1,0 +1,374 @@
+"""Files, folders and stdin to Resources, with the line each document starts on.
+
+Input problems are collected as ``InputError`` values and parsing goes on with the next
+document or file: bad input never costs the good input beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
+from asm_mode_advisor.model import InputError, Resource, SourceRef
+from asm_mode_advisor.sources.validate import type_errors
+
+STDIN_NAME = "<stdin>"
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+#: Documents whose aliases expand past this many nodes are refused (billion laughs).
+MAX_EXPANDED_NODES = 1_000_000
+#: Flow nesting deeper than this is refused before parsing: libyaml recurses in C and crashes
+#: the interpreter on very deep input, so it must never see it.
+MAX_FLOW_DEPTH = 1_000
+#: Leading run of block indicators/indentation that we refuse (deep block nesting).
+MAX_BLOCK_PREFIX = 4_000
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+USING_LIBYAML = _Base is not yaml.SafeLoader
+_DOC_START = re.compile(r"^---", re.MULTILINE)
+_BRACKETS = re.compile(r"[\[\]{}]")
+_DEEP_BLOCK = re.compile(r"^[ \t\-?:]{%d,}" % MAX_BLOCK_PREFIX, re.MULTILINE)
+
+
+@dataclass
+class LoadResult:
+    """What the file source produced."""
+
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: int = 0
+
+
+class _DocumentRejected(Exception):
+    """A document we refuse to construct (alias bomb); the parse continues after it."""
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """libyaml loader that reports duplicate mapping keys instead of keeping the last one."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate_keys: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> Any:
+        if isinstance(node, MappingNode):
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                key = key_node.value
+                if not isinstance(key, str) or key == "<<":
+                    continue
+                if key in seen:
+                    self.duplicate_keys.append((key, key_node.start_mark.line + 1))
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def expanded_size(root: Node, limit: int = MAX_EXPANDED_NODES) -> int:
+    """Count nodes as if every alias were copied out, stopping once past ``limit``."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[Node] = []
+        if isinstance(node, SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, MappingNode):
+            children = [part for pair in node.value for part in pair]
+        if children_done or not children:
+            total = 1 + sum(sizes.get(id(child), 0) for child in children)
+            sizes[id(node)] = min(total, limit + 1)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _too_deep(text: str) -> int | None:
+    """Line of nesting too deep for the C parser, or None when the text is safe to parse."""
+    if text.count("[") + text.count("{") > MAX_FLOW_DEPTH:
+        depth = 0
+        for match in _BRACKETS.finditer(text):
+            depth += 1 if match.group() in "[{" else -1
+            if depth > MAX_FLOW_DEPTH:
+                return text.count("\n", 0, match.start()) + 1
+            depth = max(depth, 0)
+    deep_block = _DEEP_BLOCK.search(text)
+    if deep_block is not None:
+        return text.count("\n", 0, deep_block.start()) + 1
+    return None
+
+
+def _item_lines(node: Node) -> list[int]:
+    """Start lines of the ``items`` of a ``List`` document node."""
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == "items":
+                if isinstance(value_node, SequenceNode):
+                    return [item.start_mark.line + 1 for item in value_node.value]
+    return []
+
+
+def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | InputError]:
+    """Yield ``(document, start line, List item lines)`` or an ``InputError`` per problem.
+
+    After a syntax error the parse resumes at the next ``---`` line, so the documents after a
+    broken one are still read.
+    """
+    deep_line = _too_deep(text)
+    if deep_line is not None:
+        yield InputError("nesting is too deep to be a Kubernetes manifest; file skipped",
+                         name, deep_line)
+        return
+    has_anchors = "&" in text
+    offset = 0
+    while True:
+        loader = _Loader(text)
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                line = node.start_mark.line + 1 + offset
+                if has_anchors and expanded_size(node) > MAX_EXPANDED_NODES:
+                    yield InputError("YAML aliases expand to more than "
+                                     f"{MAX_EXPANDED_NODES:,} nodes; document refused",
+                                     name, line)
+                    continue
+                document = loader.construct_document(node)
+                for key, key_line in loader.duplicate_keys:
+                    yield InputError(f"duplicate key {key!r} in a mapping", name,
+                                     key_line + offset)
+                loader.duplicate_keys.clear()
+                item_lines = _item_lines(node) if isinstance(document, dict) and str(
+                    document.get("kind", "")).endswith("List") else []
+                yield document, line, [item_line + offset for item_line in item_lines]
+            return
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            error_line = mark.line + 1 if mark is not None else 1
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            yield InputError(f"YAML syntax error: {problem}", name, error_line + offset)
+            resume = _DOC_START.search(text, _line_start(text, error_line))
+            if resume is None:
+                return
+            offset += text.count("\n", 0, resume.start())
+            text = text[resume.start():]
+        finally:
+            loader.dispose()
+
+
+def _line_start(text: str, line: int) -> int:
+    """Character index where 1-based ``line`` starts (end of text if past it)."""
+    index = 0
+    for _ in range(line):
+        found = text.find("\n", index)
+        if found < 0:
+            return len(text)
+        index = found + 1
+    return index
+
+
+def parse_json(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | InputError]:
+    """Yield the single JSON document of a ``.json`` file (List items keep the file's line 1)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield InputError(f"JSON syntax error: {exc.msg}", name, exc.lineno)
+        return
+    except RecursionError:
+        yield InputError("nesting is too deep to be a Kubernetes manifest; file skipped",
+                         name, 1)
+        return
+    yield document, 1, []
+
+
+def decode(data: bytes, name: str) -> str | InputError:
+    """Bytes to text: UTF-8 (BOM allowed); binary or other encodings are input errors."""
+    if b"\x00" in data[:8192]:
+        return InputError("binary file (NUL bytes); not a YAML or JSON manifest", name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return InputError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                          f"{exc.start})", name, line)
+
+
+def to_resources(document: Any, name: str, line: int, item_lines: list[int],
+                 default_namespace: str) -> Iterator[Resource | InputError]:
+    """Turn one parsed document into Resources (``List`` kinds are expanded)."""
+    if document is None:
+        return
+    if not isinstance(document, dict):
+        found = type(document).__name__
+        yield InputError(f"document is not a mapping (found {found}); skipped", name, line)
+        return
+    kind = document.get("kind")
+    items = document.get("items")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+        for index, item in enumerate(items):
+            item_line = item_lines[index] if index < len(item_lines) else line
+            if not isinstance(item, dict):
+                yield InputError(f"{kind} item {index} is not a mapping; skipped", name,
+                                 item_line)
+                continue
+            yield from to_resources(item, name, item_line, [], default_namespace)
+        return
+    yield from _resource(document, name, line, default_namespace)
+
+
+def _resource(document: dict[str, Any], name: str, line: int,
+              default_namespace: str) -> Iterator[Resource | InputError]:
+    problems: list[str] = []
+    kind = document.get("kind")
+    api_version = document.get("apiVersion")
+    metadata = document.get("metadata")
+    if not isinstance(kind, str) or not kind:
+        problems.append("missing or invalid 'kind'")
+    if not isinstance(api_version, str) or not api_version:
+        problems.append("missing or invalid 'apiVersion'")
+    if not isinstance(metadata, dict):
+        problems.append("missing or invalid 'metadata'")
+        metadata = {}
+    object_name = metadata.get("name")
+    if not isinstance(object_name, str) or not object_name:
+        generate_name = metadata.get("generateName")
+        if isinstance(generate_name, str) and generate_name:
+            object_name = generate_name
+        elif object_name is None:
+            problems.append("missing 'metadata.name'")
+        else:
+            problems.append(f"'metadata.name' must be a string, not {_type(object_name)}")
+    namespace = metadata.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        problems.append(f"'metadata.namespace' must be a string, not {_type(namespace)}")
+    if problems and not isinstance(kind, str) and not isinstance(api_version, str):
+        yield InputError("not a Kubernetes object (no 'kind' or 'apiVersion'); skipped", name,
+                         line)
+        return
+    if problems and _is_tool_config(api_version) and all("metadata" in p for p in problems):
+        problems, object_name = [], "(unnamed)"
+    if problems:
+        label = f"{kind} " if isinstance(kind, str) and kind else ""
+        yield InputError(f"{label}object skipped: {'; '.join(problems)}", name, line)
+        return
+    assert isinstance(kind, str) and isinstance(api_version, str)
+    assert isinstance(object_name, str)
+    labels, label_problem = _string_map(metadata.get("labels"), "metadata.labels")
+    annotations, annotation_problem = _string_map(metadata.get("annotations"),
+                                                  "metadata.annotations")
+    info = lookup(kind, api_version.rpartition("/")[0])
+    cluster_scoped = kind in CLUSTER_SCOPED_KINDS or (info is not None and not info.namespaced)
+    resolved_namespace = None if cluster_scoped else (namespace or default_namespace)
+    resource = Resource(kind=kind, api_version=api_version, name=object_name,
+                        namespace=resolved_namespace, labels=labels, annotations=annotations,
+                        body=document, source=SourceRef(file=name, line=line))
+    for problem in (label_problem, annotation_problem, *type_errors(resource)):
+        if problem:
+            yield InputError(f"{resource.ref}: {problem}", name, line)
+    yield resource
+
+
+def _is_tool_config(api_version: object) -> bool:
+    """Tool input documents (kustomize, IstioOperator) legitimately have no name."""
+    return isinstance(api_version, str) and api_version.startswith(
+        ("kustomize.config.k8s.io/", "install.istio.io/"))
+
+
+def _type(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", int: "a number",
+            float: "a number", bool: "a boolean"}.get(type(value), type(value).__name__)
+
+
+def _string_map(value: object, where: str) -> tuple[dict[str, str], str | None]:
+    if value is None:
+        return {}, None
+    if not isinstance(value, dict):
+        return {}, f"'{where}' must be a mapping, not {_type(value)}"
+    bad = sorted(str(key) for key, item in value.items() if not isinstance(item, str))
+    result = {str(key): item if isinstance(item, str) else _scalar_text(item)
+              for key, item in value.items()}
+    if bad:
+        return result, f"'{where}' values must be strings (quote them): {', '.join(bad)}"
+    return result, None
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
+    """Files named directly, and YAML/JSON files under folders (sorted, hidden folders skipped)."""
+    for path in paths:
+        if path == "-":
+            yield path
+        elif os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(os.path.join(root, f) for f in files
+                             if f.lower().endswith(YAML_SUFFIXES) and not f.startswith("."))
+            yield from sorted(found)
+        elif os.path.exists(path):
+            yield path
+        else:
+            yield InputError("no such file or directory", path)
+
+
+def load_text(text: str, name: str, default_namespace: str,
+              result: LoadResult, as_json: bool = False) -> None:
+    """Parse one file's text into ``result``."""
+    parse = parse_json if as_json else parse_yaml
+    for item in parse(text, name):
+        if isinstance(item, InputError):
+            result.errors.append(item)
+            continue
+        document, line, item_lines = item
+        for produced in to_resources(document, name, line, item_lines, default_namespace):
+            if isinstance(produced, InputError):
+                result.errors.append(produced)
+            else:
+                result.resources.append(produced)
+
+
+def load_bytes(data: bytes, name: str, default_namespace: str, result: LoadResult) -> None:
+    """Decode and parse one file's bytes into ``result``."""
+    text = decode(data, name)
+    if isinstance(text, InputError):
+        result.errors.append(text)
+        return
+    load_text(text, name, default_namespace, result, as_json=name.lower().endswith(".json"))
+
+
+def load_paths(paths: Iterable[str], default_namespace: str = "default",
+               stdin: BinaryIO | None = None) -> LoadResult:
+    """Read every path (``-`` is stdin) into Resources and InputErrors."""
+    result = LoadResult()
+    for path in expand_paths(paths):
+        if isinstance(path, InputError):
+            result.errors.append(path)
+            continue
+        result.files += 1
+        if path == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            load_bytes(stream.read(), STDIN_NAME, default_namespace, result)
+            continue
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            result.errors.append(InputError(f"cannot read: {exc.strerror or exc}", path))
+            continue
+        load_bytes(data, path, default_namespace, result)
+    return result

@@ -1,0 +1,118 @@
+"""Needs to verdicts: one recommendation per namespace, with ordered reasons and waypoints."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
+from asm_mode_advisor.model import Effect, Mode
+from asm_mode_advisor.report import Benefit, NamespaceVerdict, ObjectRef, Reason, Waypoint
+from asm_mode_advisor.rules import Finding
+from asm_mode_advisor.rules.workloads import L4_ONLY
+
+DEFAULT_WAYPOINT_NAME = "waypoint"
+
+
+def recommend(findings: Iterable[Finding]) -> Mode:
+    """The cheapest mode that meets every need: ambient < ambient-waypoint < sidecar."""
+    effects = {finding.effect for finding in findings}
+    if Effect.BLOCKS_AMBIENT in effects:
+        return Mode.SIDECAR
+    if Effect.NEEDS_WAYPOINT in effects:
+        return Mode.AMBIENT_WAYPOINT
+    return Mode.AMBIENT
+
+
+def to_reason(finding: Finding) -> Reason:
+    """A finding as the report prints it."""
+    return Reason(
+        rule_id=finding.rule.id, rule_name=finding.rule.name, title=finding.rule.title,
+        effect=finding.effect.value, severity=finding.severity.value,
+        matrix_rows=list(finding.rows), message=finding.message,
+        objects=[ObjectRef.of(r) for r in finding.objects], services=list(finding.services),
+        workloads=list(finding.workloads), field_path=list(finding.path))
+
+
+def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
+    first = finding.objects[0] if finding.objects else None
+    return (finding.effect.weight, finding.rule.id, first.kind if first else "",
+            first.name if first else "", finding.message)
+
+
+def plan_waypoints(namespace: str, inventory: Inventory,
+                   findings: list[Finding]) -> list[Waypoint]:
+    """One namespace waypoint serving every service (and workload) that needs L7."""
+    l7 = [f for f in findings if f.effect is Effect.NEEDS_WAYPOINT]
+    if not l7:
+        return []
+    services = {s for f in l7 for s in f.services}
+    workloads = {w for f in l7 if not f.services for w in f.workloads}
+    if any(not f.services and not f.workloads for f in l7):
+        services.update(s.name for s in inventory.services(namespace))
+    existing = inventory.waypoints(namespace)
+    name = existing[0].name if existing else DEFAULT_WAYPOINT_NAME
+    traffic = "all" if workloads and services else ("workload" if workloads else "service")
+    return [Waypoint(name=name, for_=traffic, services=sorted(services),
+                     workloads=sorted(workloads), exists=bool(existing))]
+
+
+def benefits(mode: Mode) -> list[Benefit]:
+    """General benefits of the recommended mode, from the M-* rows."""
+    if mode is Mode.SIDECAR:
+        return [Benefit(row="M-SECMODEL", text="strongest security model: each workload "
+                                               "holds its own key")]
+    low, high = LATENCY_MS[mode.value]
+    side_low, side_high = LATENCY_MS["sidecar"]
+    items = [
+        Benefit(row="M-COST", text="proxy cost high → low: one ztunnel per node instead of "
+                                   "an Envoy in every pod"),
+        Benefit(row="M-LATENCY", text=f"latency per hop {side_low:.2f}–{side_high:.2f} ms → "
+                                      f"{low:.2f}–{high:.2f} ms"),
+        Benefit(row="M-L7PARSING", text=f"L7 parses per request {L7_PARSES['sidecar']} → "
+                                        f"{L7_PARSES[mode.value]}"),
+        Benefit(row="M-UPGRADES", text="data plane upgrades with the control plane; no pod "
+                                       "restarts"),
+    ]
+    if mode is Mode.AMBIENT_WAYPOINT:
+        items.append(Benefit(row="M-UTILIZATION", text="one shared waypoint scales on its own "
+                                                       "instead of a proxy per pod"))
+    return items
+
+
+def _summary(mode: Mode, reasons: list[Finding]) -> str:
+    """Top reasons in one line for the table: the strongest effects' rule titles."""
+    deciding = {Mode.SIDECAR: Effect.BLOCKS_AMBIENT, Mode.AMBIENT_WAYPOINT: Effect.NEEDS_WAYPOINT,
+                Mode.AMBIENT: Effect.FAVOURS_AMBIENT}[mode]
+    titles = list(dict.fromkeys(f.rule.name for f in reasons if f.effect is deciding))
+    if not titles:
+        return "no Istio configuration that needs L7 or blocks ambient"
+    shown = ", ".join(titles[:3])
+    return shown + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
+
+
+def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdict]:
+    """A verdict for every namespace in the inventory, sorted by name."""
+    by_namespace: dict[str | None, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_namespace[finding.namespace].append(finding)
+    mesh_wide = by_namespace.get(None, [])
+    verdicts = []
+    for namespace in inventory.namespaces:
+        own = by_namespace.get(namespace, []) + mesh_wide
+        mode = recommend(own)
+        if mode is Mode.AMBIENT:
+            subject = inventory.namespace_objects.get(namespace)
+            own.append(L4_ONLY.finding(
+                subject, f"namespace {namespace} needs no L7 feature and nothing blocks "
+                         "ambient: ztunnel alone serves it", namespace=namespace))
+        own.sort(key=_reason_key)
+        verdicts.append(NamespaceVerdict(
+            name=namespace, current_mode=inventory.current_mode(namespace).value,
+            recommendation=mode.value, summary=_summary(mode, own),
+            reasons=[to_reason(f) for f in own],
+            waypoints=plan_waypoints(namespace, inventory, own) if (
+                mode is Mode.AMBIENT_WAYPOINT) else [],
+            benefits=benefits(mode), objects=inventory.counts.get(namespace, 0)))
+    return verdicts
