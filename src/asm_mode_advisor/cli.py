@@ -144,7 +144,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err("interrupted")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last resort: one line instead of a traceback
+    except Exception as exc:
         if os.environ.get("ASM_ADVISOR_DEBUG"):
             raise
         err(f"internal error: {type(exc).__name__}: {exc} (set ASM_ADVISOR_DEBUG=1 for "

@@ -134,7 +134,7 @@ def row(row_id: str) -> MatrixRow:
 
 
 def parse_version(text: str) -> tuple[int, int] | None:
-    """Parse ``1.25``, ``v1.25.3`` or ``1.25.3-asm`` into ``(major, minor)``; None if not a version."""
+    """Parse ``1.25``, ``v1.25.3`` or ``1.25.3-asm`` into ``(major, minor)``, else None."""
     cleaned = text.strip().lstrip("vV")
     parts = cleaned.replace("-", ".").split(".")
     if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():

@@ -54,8 +54,9 @@ def plan_waypoints(namespace: str, inventory: Inventory,
     existing = inventory.waypoints(namespace)
     name = existing[0].name if existing else DEFAULT_WAYPOINT_NAME
     traffic = "all" if workloads and services else ("workload" if workloads else "service")
-    return [Waypoint(name=name, for_=traffic, services=sorted(services),
-                     workloads=sorted(workloads), exists=bool(existing))]
+    return [Waypoint.model_validate({
+        "name": name, "for": traffic, "services": sorted(services),
+        "workloads": sorted(workloads), "exists": bool(existing)})]
 
 
 def benefits(mode: Mode) -> list[Benefit]:

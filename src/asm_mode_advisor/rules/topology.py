@@ -149,16 +149,17 @@ def detect_mesh_version(inventory: Inventory, context: Context) -> Iterator[Find
 def detect_reserved_ports(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """Application containers or Services that use ztunnel's in-pod ports."""
     for workload in inventory.all_workloads():
-        ports = sorted({as_int(p.get("containerPort"))
-                        for c in workload.containers if as_str(c.get("name")) not in
-                        PROXY_CONTAINERS for p in dicts(c.get("ports"))} & ZTUNNEL_PORTS)
+        ports = sorted(ZTUNNEL_PORTS.intersection(
+            as_int(p.get("containerPort")) for c in workload.containers
+            if as_str(c.get("name")) not in PROXY_CONTAINERS for p in dicts(c.get("ports"))))
         if ports and not _is_istio_component(workload.pod_labels):
             yield RESERVED_PORTS.finding(
                 workload.resource, f"{workload.resource.ref} listens on "
                 f"{', '.join(map(str, ports))}, which ztunnel binds in ambient pods")
     for service in inventory.of_kind("Service"):
-        targets = sorted({as_int(p.get("targetPort")) or as_int(p.get("port"))
-                          for p in dicts(service.spec.get("ports"))} & ZTUNNEL_PORTS)
+        targets = sorted(ZTUNNEL_PORTS.intersection(
+            as_int(p.get("targetPort")) or as_int(p.get("port"))
+            for p in dicts(service.spec.get("ports"))))
         selector = as_dict(service.spec.get("selector"))
         if targets and selector and not _is_istio_component(
                 {str(k): str(v) for k, v in selector.items()}):

@@ -1,0 +1,1 @@
+"""Sources turn input (files, stdin, a live cluster) into Resources."""

@@ -36,7 +36,7 @@ _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 USING_LIBYAML = _Base is not yaml.SafeLoader
 _DOC_START = re.compile(r"^---", re.MULTILINE)
 _BRACKETS = re.compile(r"[\[\]{}]")
-_DEEP_BLOCK = re.compile(r"^[ \t\-?:]{%d,}" % MAX_BLOCK_PREFIX, re.MULTILINE)
+_DEEP_BLOCK = re.compile(rf"^[ \t\-?:]{{{MAX_BLOCK_PREFIX},}}", re.MULTILINE)
 
 
 @dataclass
@@ -113,9 +113,9 @@ def _item_lines(node: Node) -> list[int]:
     """Start lines of the ``items`` of a ``List`` document node."""
     if isinstance(node, MappingNode):
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == "items":
-                if isinstance(value_node, SequenceNode):
-                    return [item.start_mark.line + 1 for item in value_node.value]
+            if (isinstance(key_node, ScalarNode) and key_node.value == "items"
+                    and isinstance(value_node, SequenceNode)):
+                return [item.start_mark.line + 1 for item in value_node.value]
     return []
 
 
@@ -314,7 +314,7 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
         if path == "-":
             yield path
         elif os.path.isdir(path):
-            found = []
+            found: list[str] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, f) for f in files
