@@ -11,6 +11,7 @@ import typer
 
 from asm_mode_advisor import __version__
 from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.commands import register as register_commands
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
 from asm_mode_advisor.matrix import ROWS, parse_version
 from asm_mode_advisor.options import (
@@ -135,6 +136,9 @@ def matrix_command() -> None:
     """Print the Sidecar / Ambient feature matrix the rules rest on."""
     for row in ROWS:
         typer.echo(f"{row.id:<16} {row.summary()}")
+
+
+register_commands(app)
 
 
 def main() -> None:

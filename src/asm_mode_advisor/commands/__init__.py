@@ -1,1 +1,16 @@
-"""Sub-commands that live in their own modules (imported by cli.py)."""
+"""Sub-commands that live in their own modules; ``register`` adds them to the Typer app.
+
+Each module defines ``register(app)``. Modules must not import heavy dependencies (the
+``kubernetes`` client) at import time: ``analyze`` must never pay for them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add every sub-command module's commands to ``app`` (listed explicitly)."""
+    # Each command module is imported here and its register(app) called, e.g.:
+    #   from asm_mode_advisor.commands import scan
+    #   scan.register(app)
