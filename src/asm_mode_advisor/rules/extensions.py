@@ -130,6 +130,10 @@ def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
             continue
         index, context = contexts[0]
         namespace = envoy_filter.namespace or inventory.default_namespace
+        if selector and namespace == inventory.root_namespace:
+            # A root-namespace filter with a selector patches matching pods in every namespace.
+            yield from _root_selector_findings(envoy_filter, selector, context, index, inventory)
+            continue
         if selector:
             workloads = inventory.select_workloads(namespace, str_map(selector.get("labels")))
             if not workloads and inventory.workloads(namespace):
@@ -145,6 +149,30 @@ def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
             services=inventory.policy_services(envoy_filter),
             path=("spec", "configPatches", index),
             mesh_wide=not selector and namespace == inventory.root_namespace)
+
+
+def _root_selector_findings(envoy_filter: Resource, selector: dict[str, Any], context: str,
+                            index: int, inventory: Inventory) -> Iterator[Finding]:
+    """One finding per namespace whose workloads a root-namespace EnvoyFilter selects."""
+    labels = str_map(selector.get("labels"))
+    hit = False
+    for namespace in inventory.namespaces:
+        workloads = inventory.select_workloads(namespace, labels)
+        if not workloads:
+            continue
+        hit = True
+        names = ", ".join(sorted(w.resource.name for w in workloads))
+        yield ENVOYFILTER_SIDECAR.finding(
+            envoy_filter, f"{envoy_filter.ref} (root namespace) patches {names} "
+                          f"({context}); ambient has no sidecar to patch",
+            namespace=namespace, services=inventory.services_of_workloads(namespace, workloads),
+            workloads=[w.resource.name for w in workloads],
+            path=("spec", "configPatches", index))
+    if not hit:
+        yield ENVOYFILTER_SIDECAR.finding(
+            envoy_filter, f"{envoy_filter.ref} (root namespace) patches sidecars labelled "
+                          f"{labels} ({context}) in any namespace; ambient has no sidecar to "
+                          "patch", path=("spec", "configPatches", index))
 
 
 DETECTORS = (detect_wasm, detect_envoy_filters)
