@@ -248,6 +248,12 @@ class Inventory:
         return bool(as_list(resource.spec.get("targetRefs"))) or isinstance(
             resource.spec.get("targetRef"), dict)
 
+    def is_mesh_wide(self, resource: Resource) -> bool:
+        """True for a policy in the root namespace with no selector: it applies mesh-wide."""
+        spec = resource.spec
+        return (resource.namespace == self.root_namespace and not self.has_target_refs(resource)
+                and not spec.get("selector") and not spec.get("workloadSelector"))
+
     def policy_services(self, resource: Resource) -> list[str]:
         """Services a workload-selecting policy affects: via targetRefs or its selector."""
         namespace = resource.namespace or self.default_namespace

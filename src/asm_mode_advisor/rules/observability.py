@@ -46,10 +46,11 @@ def detect_telemetry(inventory: Inventory, _: Context) -> Iterator[Finding]:
         if not used:
             continue
         label = " and ".join("tracing" if k == "tracing" else "access logging" for k in used)
-        scope = (inventory.policy_services(telemetry)
-                 if telemetry.namespace != inventory.root_namespace else [])
-        yield L7_TELEMETRY.finding(telemetry, f"{telemetry.ref} configures {label}",
-                                   services=scope, path=("spec", used[0]))
+        mesh_wide = inventory.is_mesh_wide(telemetry)
+        scope = [] if mesh_wide else inventory.policy_services(telemetry)
+        where = " for the whole mesh" if mesh_wide else ""
+        yield L7_TELEMETRY.finding(telemetry, f"{telemetry.ref} configures {label}{where}",
+                                   services=scope, path=("spec", used[0]), mesh_wide=mesh_wide)
 
 
 DETECTORS = (detect_telemetry,)

@@ -157,7 +157,8 @@ def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
         if action in ("CUSTOM", "AUDIT"):
             yield CUSTOM_AUTHZ.finding(
                 policy, f"{policy.ref} uses action {action}, which ztunnel does not enforce",
-                services=services, path=("spec", "action"))
+                services=services, path=("spec", "action"),
+                mesh_wide=inventory.is_mesh_wide(policy))
             continue
         rules = dicts(policy.spec.get("rules"))
         per_rule = [(index, l7_fields(rule)) for index, rule in enumerate(rules)]
@@ -170,7 +171,8 @@ def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
                     "effect")
             yield L7_AUTHZ.finding(
                 policy, f"{policy.ref} ({action}) uses {', '.join(fields)}; {risk}",
-                services=services, path=("spec", "rules", l7[0][0]))
+                services=services, path=("spec", "rules", l7[0][0]),
+                mesh_wide=inventory.is_mesh_wide(policy))
         elif rules:
             yield L4_AUTHZ.finding(policy, f"{policy.ref} uses L4 attributes only; ztunnel "
                                            "enforces it as is", services=services)
@@ -184,7 +186,8 @@ def detect_request_authentication(inventory: Inventory, _: Context) -> Iterator[
         detail = f" (issuer {', '.join(issuers)})" if issuers else ""
         yield REQUEST_AUTHN.finding(policy, f"{policy.ref} validates JWTs{detail}",
                                     services=_scope(policy, inventory),
-                                    path=("spec", "jwtRules"))
+                                    path=("spec", "jwtRules"),
+                                    mesh_wide=inventory.is_mesh_wide(policy))
 
 
 def detect_peer_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
@@ -199,7 +202,8 @@ def detect_peer_authentication(inventory: Inventory, _: Context) -> Iterator[Fin
             services = _scope(policy, inventory)
             yield PA_DISABLE.finding(
                 policy, f"{policy.ref} disables mTLS{where}", services=services,
-                path=("spec", "mtls") if mode == "DISABLE" else ("spec", "portLevelMtls"))
+                path=("spec", "mtls") if mode == "DISABLE" else ("spec", "portLevelMtls"),
+                mesh_wide=inventory.is_mesh_wide(policy))
         elif mode in ("STRICT", "PERMISSIVE"):
             yield L4_AUTHZ.finding(policy, f"{policy.ref} sets mTLS {mode}; ztunnel enforces it")
 
