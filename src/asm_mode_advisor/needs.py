@@ -119,5 +119,7 @@ NEEDS: dict[str, Need] = {need.id: need for need in (
     _other("redundant-config", "configuration that adds nothing", Category.CHORE, "N-SKIPL7"),
     _other("ingress-routing", "routing served by the ingress gateway", Category.INFO,
            "L-ROUTING"),
+    _other("mixed-modes", "one data-plane mode across namespaces that talk", Category.INFO,
+           "N-MIXED"),
     _other("out-of-mesh", "traffic the mesh does not capture", Category.INFO, "M-SECURITY"),
 )}

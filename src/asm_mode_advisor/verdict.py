@@ -10,6 +10,7 @@ from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
 from asm_mode_advisor.model import Effect, Mode
 from asm_mode_advisor.report import Benefit, NamespaceVerdict, ObjectRef, Reason, Waypoint
 from asm_mode_advisor.rules import Finding
+from asm_mode_advisor.rules.namespace_state import MIXED_MODES
 from asm_mode_advisor.rules.workloads import L4_ONLY
 
 DEFAULT_WAYPOINT_NAME = "waypoint"
@@ -99,10 +100,18 @@ def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdi
     for finding in findings:
         by_namespace[finding.namespace].append(finding)
     mesh_wide = by_namespace.get(None, [])
+    modes = {ns: recommend(by_namespace.get(ns, []) + mesh_wide) for ns in inventory.namespaces}
+    staying = sorted(ns for ns, mode in modes.items() if mode is Mode.SIDECAR)
     verdicts = []
     for namespace in inventory.namespaces:
         own = by_namespace.get(namespace, []) + mesh_wide
-        mode = recommend(own)
+        mode = modes[namespace]
+        if mode is not Mode.SIDECAR and staying:
+            shown = ", ".join(staying[:5]) + (f" and {len(staying) - 5} more"
+                                              if len(staying) > 5 else "")
+            own.append(MIXED_MODES.finding(
+                None, f"namespace(s) {shown} stay on sidecars; pods in different modes cannot "
+                      "reliably talk to each other", namespace=namespace))
         if mode is Mode.AMBIENT:
             subject = inventory.namespace_objects.get(namespace)
             own.append(L4_ONLY.finding(

@@ -169,8 +169,20 @@ spec:
 """,),
 )
 
+MIXED_MODES = Rule(
+    id="AMA410", name="mixed-modes",
+    title="Other namespaces stay on sidecars: plan the move together",
+    need="mixed-modes", kinds=("Namespace",), rows=("N-MIXED",),
+    rationale=(
+        "Mixing sidecar and ambient namespaces in one mesh is not production-ready in ASM: "
+        "pods in different modes cannot reliably talk to each other, and traffic from sidecars "
+        "skips waypoints. When some namespaces must stay on sidecars, move the namespaces that "
+        "talk to each other together, or keep them all on sidecars until the blockers are "
+        "gone."),
+)
+
 RULES = (MODE_CONFLICT, INJECT_OVERRIDE, SIDECAR_ANNOTATIONS, SIDECAR_RESOURCE, HOST_NETWORK,
-         NETPOL_HBONE)
+         NETPOL_HBONE, MIXED_MODES)
 
 
 def detect_mode_conflict(inventory: Inventory, _: Context) -> Iterator[Finding]:
