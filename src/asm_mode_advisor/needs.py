@@ -119,6 +119,8 @@ NEEDS: dict[str, Need] = {need.id: need for need in (
     _other("redundant-config", "configuration that adds nothing", Category.CHORE, "N-SKIPL7"),
     _other("ingress-routing", "routing served by the ingress gateway", Category.INFO,
            "L-ROUTING"),
+    _other("l7-observability-default", "mesh-wide tracing or access logging", Category.INFO,
+           "L-OBSERVABILITY", "M-OBSERVABILITY"),
     _other("mixed-modes", "one data-plane mode across namespaces that talk", Category.INFO,
            "N-MIXED"),
     _other("out-of-mesh", "traffic the mesh does not capture", Category.INFO, "M-SECURITY"),

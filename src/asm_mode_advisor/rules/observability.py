@@ -35,7 +35,26 @@ spec:
 """,),
 )
 
-RULES = (L7_TELEMETRY,)
+MESH_DEFAULT_TELEMETRY = Rule(
+    id="AMA411", name="mesh-wide-l7-telemetry",
+    title="Mesh-wide tracing or access logging reaches only namespaces with a waypoint",
+    need="l7-observability-default", kinds=("Telemetry",),
+    rationale=(
+        "A Telemetry in the root namespace with no selector is a mesh default, not a need of "
+        "any one namespace, so it does not call for a waypoint everywhere. In ambient, "
+        "namespaces without a waypoint report connections (L4) only; those that must keep "
+        "HTTP traces or request logs need a waypoint and a Telemetry attached to it."),
+    triggers=("""
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
+spec:
+  accessLogging:
+  - providers: [{name: envoy}]
+""",),
+)
+
+RULES = (L7_TELEMETRY, MESH_DEFAULT_TELEMETRY)
 
 
 def detect_telemetry(inventory: Inventory, _: Context) -> Iterator[Finding]:
@@ -46,11 +65,15 @@ def detect_telemetry(inventory: Inventory, _: Context) -> Iterator[Finding]:
         if not used:
             continue
         label = " and ".join("tracing" if k == "tracing" else "access logging" for k in used)
-        mesh_wide = inventory.is_mesh_wide(telemetry)
-        scope = [] if mesh_wide else inventory.policy_services(telemetry)
-        where = " for the whole mesh" if mesh_wide else ""
-        yield L7_TELEMETRY.finding(telemetry, f"{telemetry.ref} configures {label}{where}",
-                                   services=scope, path=("spec", used[0]), mesh_wide=mesh_wide)
+        if inventory.is_mesh_wide(telemetry):
+            yield MESH_DEFAULT_TELEMETRY.finding(
+                telemetry, f"{telemetry.ref} configures {label} for the whole mesh; in "
+                           "ambient only namespaces with a waypoint keep HTTP-level data",
+                path=("spec", used[0]), mesh_wide=True)
+            continue
+        yield L7_TELEMETRY.finding(telemetry, f"{telemetry.ref} configures {label}",
+                                   services=inventory.policy_services(telemetry),
+                                   path=("spec", used[0]))
 
 
 DETECTORS = (detect_telemetry,)

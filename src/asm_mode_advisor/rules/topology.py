@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.inventory import Inventory, Workload
 from asm_mode_advisor.kinds import ISTIO_NETWORKING
 from asm_mode_advisor.matrix import ambient_ready
 from asm_mode_advisor.model import as_dict, as_int, as_str, dicts
@@ -99,11 +99,10 @@ def detect_multi_cluster(inventory: Inventory, _: Context) -> Iterator[Finding]:
                            f"{namespace.labels[NETWORK_LABEL]} (multi-network mesh)",
                 mesh_wide=True, path=("metadata", "labels", NETWORK_LABEL))
     for workload in inventory.all_workloads():
-        if NETWORK_LABEL in workload.pod_labels:
+        if NETWORK_LABEL in workload.pod_labels and _is_east_west_gateway(workload):
             yield MULTI_CLUSTER.finding(
-                workload.resource, f"{workload.resource.ref} runs pods on network "
-                f"{workload.pod_labels[NETWORK_LABEL]} (east-west or multi-network gateway)",
-                mesh_wide=True)
+                workload.resource, f"{workload.resource.ref} is an east-west gateway for "
+                f"network {workload.pod_labels[NETWORK_LABEL]}", mesh_wide=True)
     for gateway in inventory.istio_gateways():
         for index, server in enumerate(dicts(gateway.spec.get("servers"))):
             if as_int(as_dict(server.get("port")).get("number")) == CROSS_NETWORK_PORT:
@@ -166,6 +165,14 @@ def detect_reserved_ports(inventory: Inventory, _: Context) -> Iterator[Finding]
             yield RESERVED_PORTS.finding(
                 service, f"{service.ref} targets port(s) {', '.join(map(str, targets))}, "
                          "which ztunnel binds in ambient pods", services=[service.name])
+
+
+def _is_east_west_gateway(workload: Workload) -> bool:
+    """A gateway that carries cross-network traffic: port 15443 or the east-west label."""
+    if "eastwest" in workload.pod_labels.get("istio", ""):
+        return True
+    return any(as_int(port.get("containerPort")) == CROSS_NETWORK_PORT
+               for container in workload.containers for port in dicts(container.get("ports")))
 
 
 def _is_istio_component(labels: dict[str, str]) -> bool:
