@@ -76,6 +76,8 @@ def benefits(mode: Mode) -> list[Benefit]:
                                         f"{L7_PARSES[mode.value]}"),
         Benefit(row="M-UPGRADES", text="data plane upgrades with the control plane; no pod "
                                        "restarts"),
+        Benefit(row="M-KEYEXPOSURE", text="a compromised pod cannot reach mesh keys; ztunnel "
+                                          "holds them"),
     ]
     if mode is Mode.AMBIENT_WAYPOINT:
         items.append(Benefit(row="M-UTILIZATION", text="one shared waypoint scales on its own "

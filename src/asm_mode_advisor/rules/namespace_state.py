@@ -234,8 +234,10 @@ def detect_sidecar_resources(inventory: Inventory, _: Context) -> Iterator[Findi
 def _blocks_hbone(rules: list[dict[str, object]]) -> int | None:
     """Index of the first rule whose port list leaves out 15008, or None."""
     for index, rule in enumerate(rules):
-        ports = dicts(rule.get("ports"))
-        if ports and not any(_covers_hbone(port) for port in ports):
+        tcp_ports = [port for port in dicts(rule.get("ports"))
+                     if as_str(port.get("protocol")).upper() in ("", "TCP")]
+        # A rule that lists only UDP/SCTP ports (DNS egress) never carried the app's TCP.
+        if tcp_ports and not any(_covers_hbone(port) for port in tcp_ports):
             return index
     return None
 

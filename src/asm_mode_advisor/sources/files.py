@@ -10,8 +10,9 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, BinaryIO
 
 import yaml
@@ -19,6 +20,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
 from asm_mode_advisor.model import InputError, Resource, SourceRef
+from asm_mode_advisor.sources import parallel
+from asm_mode_advisor.sources.construct import Unusual, build, resolve_scalar
+from asm_mode_advisor.sources.progress import file_progress
 from asm_mode_advisor.sources.validate import type_errors
 
 STDIN_NAME = "<stdin>"
@@ -70,6 +74,21 @@ class _Loader(_Base):  # type: ignore[misc]
                     self.duplicate_keys.append((key, key_node.start_mark.line + 1))
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """Scalar tags from a cache of plain values; the parser asks once per node."""
+        if kind is ScalarNode:
+            return resolve_scalar(self, value, implicit)
+        return str(super().resolve(kind, value, implicit))
+
+    def construct_plain(self, node: Node, plain: bool) -> Any:
+        """The document of ``node``: the fast path for plain YAML, else the standard one."""
+        if plain:
+            try:
+                return build(node, self.yaml_constructors, self)
+            except (Unusual, RecursionError, yaml.YAMLError, ValueError, TypeError):
+                pass
+        return self.construct_document(node)
 
 
 def expanded_size(root: Node, limit: int = MAX_EXPANDED_NODES) -> int:
@@ -125,13 +144,13 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
     After a syntax error the parse resumes at the next ``---`` line, so the documents after a
     broken one are still read.
     """
-    deep_line = _too_deep(text)
-    if deep_line is not None:
-        yield InputError("nesting is too deep to be a Kubernetes manifest; file skipped",
+    while (deep_line := _too_deep(text)) is not None:
+        yield InputError("nesting is too deep to be a Kubernetes manifest; document skipped",
                          name, deep_line)
-        return
+        text = _blank_document(text, deep_line)
     has_anchors = "&" in text
     offset = 0
+    last_error: InputError | None = None
     while True:
         loader = _Loader(text)
         try:
@@ -143,7 +162,7 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
                                      f"{MAX_EXPANDED_NODES:,} nodes; document refused",
                                      name, line)
                     continue
-                document = loader.construct_document(node)
+                document = loader.construct_plain(node, plain=not has_anchors)
                 for key, key_line in loader.duplicate_keys:
                     yield InputError(f"duplicate key {key!r} in a mapping", name,
                                      key_line + offset)
@@ -156,14 +175,31 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             error_line = mark.line + 1 if mark is not None else 1
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            yield InputError(f"YAML syntax error: {problem}", name, error_line + offset)
-            resume = _DOC_START.search(text, _line_start(text, error_line))
+            error = InputError(f"YAML syntax error: {problem}", name, error_line + offset)
+            if error != last_error:  # a broken ``---`` line is met twice; report it once
+                yield error
+            last_error = error
+            # The error is often reported on the next document's own ``---`` line (an
+            # unclosed bracket), so search from the start of the error line itself.
+            resume = _DOC_START.search(text, _line_start(text, error_line - 1))
+            if resume is not None and resume.start() == 0:
+                resume = _DOC_START.search(text, 1)
             if resume is None:
                 return
             offset += text.count("\n", 0, resume.start())
             text = text[resume.start():]
         finally:
             loader.dispose()
+
+
+def _blank_document(text: str, line: int) -> str:
+    """``text`` with the document around ``line`` emptied; every line keeps its number."""
+    at = _line_start(text, line - 1)
+    starts = [m.start() for m in _DOC_START.finditer(text, 0, at + 3) if m.start() <= at]
+    begin = starts[-1] if starts else 0
+    following = _DOC_START.search(text, at + 1)
+    end = following.start() if following is not None else len(text)
+    return text[:begin] + "\n" * text.count("\n", begin, end) + text[end:]
 
 
 def _line_start(text: str, line: int) -> int:
@@ -351,24 +387,61 @@ def load_bytes(data: bytes, name: str, default_namespace: str, result: LoadResul
     load_text(text, name, default_namespace, result, as_json=name.lower().endswith(".json"))
 
 
+def load_file(path: str, default_namespace: str) -> LoadResult:
+    """Read and parse one file (not stdin) on its own."""
+    result = LoadResult(files=1)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        result.errors.append(InputError(f"cannot read: {exc.strerror or exc}", path))
+        return result
+    load_bytes(data, path, default_namespace, result)
+    return result
+
+
+def load_files(paths: list[str], default_namespace: str) -> list[LoadResult]:
+    """One result per file, in order (the unit of work of a parallel parse)."""
+    return [load_file(path, default_namespace) for path in paths]
+
+
+def parse_files(paths: list[str], default_namespace: str,
+                advance: Callable[[int], None]) -> Iterator[LoadResult]:
+    """A result per file, in order; large inputs are parsed on every core."""
+    workers = parallel.worker_count()
+    sizes = [parallel.file_size(path) for path in paths] if workers > 1 else []
+    if sizes and parallel.worth_it(sizes, workers):
+        bounds = parallel.chunk_bounds(sizes, workers * parallel.CHUNKS_PER_WORKER)
+        chunks = [paths[start:end] for start, end in bounds]
+        try:
+            work = partial(load_files, default_namespace=default_namespace)
+            yield from parallel.ordered_map(work, chunks, workers, advance)
+            return
+        except parallel.PoolUnavailable:
+            pass
+    for path in paths:
+        yield load_file(path, default_namespace)
+        advance(1)
+
+
 def load_paths(paths: Iterable[str], default_namespace: str = "default",
                stdin: BinaryIO | None = None) -> LoadResult:
     """Read every path (``-`` is stdin) into Resources and InputErrors."""
+    expanded = list(expand_paths(paths))
+    files = [path for path in expanded if isinstance(path, str) and path != "-"]
     result = LoadResult()
-    for path in expand_paths(paths):
-        if isinstance(path, InputError):
-            result.errors.append(path)
-            continue
-        result.files += 1
-        if path == "-":
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            load_bytes(stream.read(), STDIN_NAME, default_namespace, result)
-            continue
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            result.errors.append(InputError(f"cannot read: {exc.strerror or exc}", path))
-            continue
-        load_bytes(data, path, default_namespace, result)
+    with file_progress(len(files)) as advance:
+        parsed = parse_files(files, default_namespace, advance)
+        for path in expanded:
+            if isinstance(path, InputError):
+                result.errors.append(path)
+            elif path == "-":
+                result.files += 1
+                stream = stdin if stdin is not None else sys.stdin.buffer
+                load_bytes(stream.read(), STDIN_NAME, default_namespace, result)
+            else:
+                one = next(parsed)
+                result.files += one.files
+                result.resources.extend(one.resources)
+                result.errors.extend(one.errors)
     return result

@@ -43,7 +43,7 @@ def _pod_template_checks(prefix: tuple[str, ...]) -> tuple[Check, ...]:
 
 _SPEC = ("spec",)
 CHECKS: dict[str, tuple[Check, ...]] = {
-    "Pod": ((_SPEC, _MAP), *(((*_SPEC, *path), types) for path, types in _POD_SPEC)),
+    "Pod": tuple(((*_SPEC, *path), types) for path, types in _POD_SPEC),
     "Deployment": ((("spec", "replicas"), _NUMBER), *_pod_template_checks(_SPEC)),
     "StatefulSet": ((("spec", "replicas"), _NUMBER), *_pod_template_checks(_SPEC)),
     "ReplicaSet": ((("spec", "replicas"), _NUMBER), *_pod_template_checks(_SPEC)),
@@ -114,7 +114,7 @@ def type_errors(resource: Resource) -> list[str]:
     if checks is None or (resource.kind == "Gateway" and resource.group != "networking.istio.io"):
         return []
     errors = []
-    for path, types in checks:
+    for path, types in ((("spec",), _MAP), *checks):
         for where, value in _walk(resource.body, path, ""):
             if value is None:
                 continue

@@ -1,0 +1,168 @@
+"""Topology: multi-cluster signals and VMs keep sidecars; mesh version; ztunnel ports."""
+
+from __future__ import annotations
+
+import pytest
+
+from asm_mode_advisor.analysis import Analysis
+from asm_mode_advisor.rules import Finding
+from conftest import analysis_from
+
+APP = """
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ledger, namespace: bank}
+spec: {selector: {app: ledger}, ports: [{name: http, port: 80}]}
+"""
+
+
+def run(text: str = "", **settings: str) -> Analysis:
+    analysis = analysis_from(APP + "---\n" + text, **settings)
+    assert analysis.report.errors == []
+    return analysis
+
+
+def fired(analysis: Analysis, rule_id: str) -> list[Finding]:
+    return [f for f in analysis.findings if f.rule.id == rule_id]
+
+
+def modes(analysis: Analysis) -> set[str]:
+    return {v.recommendation for v in analysis.report.namespaces}
+
+
+MESH_WIDE = {
+    "root-namespace-network": ("apiVersion: v1\nkind: Namespace\nmetadata:\n"
+                               "  name: istio-system\n"
+                               "  labels: {topology.istio.io/network: network1}\n"),
+    "east-west-gateway": ("apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+                          "metadata: {name: cross-network, namespace: istio-system}\nspec:\n"
+                          "  selector: {istio: eastwestgateway}\n  servers:\n"
+                          "  - port: {number: 15443, name: tls, protocol: TLS}\n"
+                          "    tls: {mode: AUTO_PASSTHROUGH}\n    hosts: ['*.local']\n"),
+    "east-west-gateway-pods": ("apiVersion: apps/v1\nkind: Deployment\n"
+                               "metadata: {name: ewgw, namespace: istio-system}\nspec:\n"
+                               "  template:\n    metadata:\n      labels: {istio: eastwestgateway, "
+                               "topology.istio.io/network: net1}\n"
+                               "    spec: {containers: [{name: istio-proxy, image: proxy:1}]}\n"),
+    "remote-secret": ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: istio-remote-secret-b\n"
+                      "  namespace: istio-system\n  labels: {istio/multiCluster: 'true'}\n"),
+}
+NAMESPACED = {
+    "app-namespace-network": ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bank\n"
+                              "  labels: {topology.istio.io/network: network2}\n"),
+    "service-entry-network": ("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n"
+                              "metadata: {name: remote, namespace: bank}\nspec:\n"
+                              "  hosts: [remote.example]\n  endpoints:\n"
+                              "  - {address: 10.0.0.1, network: network2}\n"),
+    "workload-entry-network": ("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\n"
+                               "metadata: {name: vm, namespace: bank}\n"
+                               "spec: {address: 10.1.1.1, network: vm-net}\n"),
+}
+
+
+@pytest.mark.parametrize("text", list(MESH_WIDE.values()), ids=list(MESH_WIDE))
+def test_control_plane_signals_keep_every_namespace_on_sidecars(text: str) -> None:
+    analysis = run(text)
+    found = fired(analysis, "AMA302")
+    assert len(found) == 1
+    assert found[0].namespace is None
+    assert found[0].rows == ("N-MULTICLUSTER",)
+    assert modes(analysis) == {"sidecar"}
+    assert all(any(r.rule_id == "AMA302" for r in v.reasons) for v in analysis.report.namespaces)
+
+
+@pytest.mark.parametrize("text", list(NAMESPACED.values()), ids=list(NAMESPACED))
+def test_namespace_network_signals_keep_that_namespace_on_sidecars(text: str) -> None:
+    analysis = run(text)
+    found = fired(analysis, "AMA302")
+    assert len(found) == 1 and found[0].namespace == "bank"
+    assert {v.name: v.recommendation for v in analysis.report.namespaces} == {
+        "bank": "sidecar", "shop": "ambient"}
+
+
+def test_network_label_on_ordinary_pods_is_not_a_gateway() -> None:
+    analysis = run("apiVersion: apps/v1\nkind: Deployment\n"
+                   "metadata: {name: web, namespace: shop}\nspec:\n  template:\n"
+                   "    metadata: {labels: {app: web, topology.istio.io/network: net1}}\n"
+                   "    spec: {containers: [{name: web, image: web:1}]}\n")
+    assert fired(analysis, "AMA302") == []
+
+
+def test_ordinary_gateway_is_not_multi_cluster() -> None:
+    analysis = run("apiVersion: networking.istio.io/v1\nkind: Gateway\n"
+                   "metadata: {name: public, namespace: istio-system}\nspec:\n"
+                   "  servers: [{port: {number: 443, name: https, protocol: HTTPS}, "
+                   "hosts: ['*']}]\n")
+    assert fired(analysis, "AMA302") == []
+    assert "sidecar" not in modes(analysis)
+
+
+def test_workload_group_keeps_its_namespace_on_sidecars() -> None:
+    analysis = run("apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\n"
+                   "metadata: {name: vm, namespace: bank}\n"
+                   "spec: {template: {serviceAccount: ledger}}\n")
+    found = fired(analysis, "AMA303")
+    assert len(found) == 1 and found[0].namespace == "bank"
+    assert {v.name: v.recommendation for v in analysis.report.namespaces} == {
+        "bank": "sidecar", "shop": "ambient"}
+
+
+def test_auto_registered_workload_entry_is_a_vm() -> None:
+    analysis = run("apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n"
+                   "  name: vm-1\n  namespace: bank\n"
+                   "  annotations: {istio.io/autoRegistrationGroup: vm}\n"
+                   "spec: {address: 10.1.1.1}\n")
+    assert len(fired(analysis, "AMA303")) == 1
+
+
+@pytest.mark.parametrize(("version", "blocked"), [
+    ("1.24", True), ("1.22.3", True), ("v1.24.1-asm", True),
+    ("1.25", False), ("1.26.0", False), ("2.0", False)])
+def test_mesh_version_below_1_25_blocks_ambient(version: str, blocked: bool) -> None:
+    analysis = run(mesh_version=version)
+    found = fired(analysis, "AMA304")
+    assert len(found) == (1 if blocked else 0)
+    assert (modes(analysis) == {"sidecar"}) is blocked
+    if blocked:
+        assert found[0].namespace is None and version in found[0].message
+        assert found[0].rows == ("N-VERSION",)
+    assert analysis.report.mesh_version == version
+
+
+@pytest.mark.parametrize("port", [15001, 15006, 15008, 15053, 15080])
+def test_app_port_reserved_by_ztunnel_blocks_ambient(port: int) -> None:
+    analysis = run("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: p, namespace: shop}\n"
+                   "spec:\n  template:\n    metadata: {labels: {app: p}}\n    spec:\n"
+                   "      containers:\n      - name: app\n        image: p:1\n"
+                   f"        ports: [{{containerPort: {port}}}]\n")
+    found = fired(analysis, "AMA306")
+    assert len(found) == 1 and str(port) in found[0].message
+    assert {v.name: v.recommendation for v in analysis.report.namespaces}["shop"] == "sidecar"
+
+
+def test_service_target_port_reserved_by_ztunnel() -> None:
+    analysis = run("apiVersion: v1\nkind: Service\nmetadata: {name: admin, namespace: shop}\n"
+                   "spec: {selector: {app: admin}, ports: [{port: 80, targetPort: 15080}]}\n")
+    found = fired(analysis, "AMA306")
+    assert len(found) == 1 and found[0].services == ("admin",)
+
+
+def test_istio_own_components_may_use_150xx_ports() -> None:
+    analysis = run(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gw, namespace: shop}\n"
+        "spec:\n  template:\n    metadata: {labels: {istio: ingressgateway}}\n    spec:\n"
+        "      containers: [{name: istio-proxy, image: proxyv2, "
+        "ports: [{containerPort: 15008}]}]\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: gw, namespace: shop}\n"
+        "spec: {selector: {istio: ingressgateway}, ports: [{port: 15008}]}\n"
+        "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: shop}\n"
+        "spec:\n  template:\n    metadata: {labels: {app: app}}\n    spec:\n"
+        "      containers: [{name: app, image: app:1, ports: [{containerPort: 8080}]},\n"
+        "                   {name: istio-proxy, image: proxyv2, "
+        "ports: [{containerPort: 15090}, {containerPort: 15001}]}]\n")
+    assert fired(analysis, "AMA306") == []

@@ -1,0 +1,36 @@
+"""Smoke test over the shared corpus of real manifests: no internal error, a verdict everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.sources.files import load_paths
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+FOLDERS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
+
+
+def test_corpus_is_present() -> None:
+    assert CORPUS.is_dir(), (
+        f"the shared corpus is missing: expected it at {CORPUS} (a copy of shared/ beside "
+        "the clone)")
+    assert len(FOLDERS) >= 20
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_corpus_folder_is_analyzed(folder: str) -> None:
+    loaded = load_paths([str(CORPUS / folder)])
+    assert loaded.files > 0
+    result = analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files)
+    report = result.report
+    internal = [e.message for e in report.errors if "internal error" in e.message]
+    assert internal == []
+    assert report.namespaces, f"{folder}: no namespace got a verdict"
+    assert all(v.recommendation in ("sidecar", "ambient", "ambient-waypoint")
+               for v in report.namespaces)
+    assert all(v.reasons for v in report.namespaces)
+    assert all("\n" not in e.message for e in report.errors)
+    assert report.summary.objects == len(result.inventory.resources)
