@@ -69,8 +69,10 @@ mkdir -p "${ASSETS_DIR}"
 # Serialise concurrent runs (e.g. two test sessions starting at once).
 if command -v flock >/dev/null 2>&1; then
     exec 9>"${ASSETS_DIR}/.lock"
-    log "waiting for lock ${ASSETS_DIR}/.lock"
-    flock 9
+    if ! flock -n 9; then
+        log "another run holds ${ASSETS_DIR}/.lock; waiting for it"
+        flock 9
+    fi
     if has_assets "${ASSETS_DIR}"; then
         log "another run filled ${ASSETS_DIR} meanwhile"
         printf '%s\n' "${ASSETS_DIR}"
@@ -130,14 +132,20 @@ get_etcd() {
         log "etcd already cached"
         return 0
     fi
-    apt_install etcd-server
-    [[ -x /usr/bin/etcd ]] || die "package etcd-server installed but /usr/bin/etcd is missing"
-    # Only the executable is needed: keep the packaged service from running.
-    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-        "${SUDO[@]}" systemctl disable --now etcd.service >/dev/null 2>&1 || true
-    elif command -v invoke-rc.d >/dev/null 2>&1 && [[ -x /etc/init.d/etcd ]]; then
-        "${SUDO[@]}" /etc/init.d/etcd stop >/dev/null 2>&1 || true
+    if ! pkg_installed etcd-server; then
+        apt_install etcd-server
+        # Only the executable is needed: the package enables an etcd service
+        # (default ports 2379/2380).  policy-rc.d kept it from starting now;
+        # also keep it from starting at the next boot, and stop it should a
+        # running systemd have started it regardless.
+        if command -v systemctl >/dev/null 2>&1; then
+            if [[ -d /run/systemd/system ]]; then
+                "${SUDO[@]}" systemctl stop etcd.service >/dev/null 2>&1 || true
+            fi
+            "${SUDO[@]}" systemctl disable etcd.service >/dev/null 2>&1 || true
+        fi
     fi
+    [[ -x /usr/bin/etcd ]] || die "package etcd-server is installed but /usr/bin/etcd is missing"
     install -m 0755 /usr/bin/etcd "${ASSETS_DIR}/etcd.tmp"
     mv -f "${ASSETS_DIR}/etcd.tmp" "${ASSETS_DIR}/etcd"
     log "etcd: $("${ASSETS_DIR}/etcd" --version 2>&1 | head -n1)"
@@ -186,7 +194,10 @@ have_deb_src() {
 
 # Derive a deb-src entry for ${K8S_SRC_SUITE} from the machine's own Debian
 # "deb" entry (same mirror, same keyring) and write it to sources.list.d.
+DEB_SRC_READY=0
 ensure_deb_src() {
+    [[ "${DEB_SRC_READY}" -eq 1 ]] && return 0
+    DEB_SRC_READY=1
     if have_deb_src; then
         log "a deb-src entry for ${K8S_SRC_SUITE} already exists"
         return 0
@@ -449,7 +460,11 @@ get_kube_apiserver() {
     fi
     if [[ -z "${src}" ]]; then
         log "apt-get source ${K8S_SRC_PACKAGE}/${K8S_SRC_SUITE} into ${BUILD_ROOT}"
-        (cd "${BUILD_ROOT}" && apt-get source -qq "${K8S_SRC_PACKAGE}/${K8S_SRC_SUITE}" >&2) \
+        local apt_src_opts=()
+        # As root, apt's download sandbox user (_apt) cannot write into e.g.
+        # /root/.cache; download as root instead of printing a warning.
+        [[ "$(id -u)" -eq 0 ]] && apt_src_opts=(-o APT::Sandbox::User=root)
+        (cd "${BUILD_ROOT}" && apt-get source -qq "${apt_src_opts[@]}" "${K8S_SRC_PACKAGE}/${K8S_SRC_SUITE}" >&2) \
             || die "apt-get source ${K8S_SRC_PACKAGE}/${K8S_SRC_SUITE} failed (is the deb-src entry valid? see /etc/apt/sources.list.d/${DEB_SRC_BASENAME}.*)"
         src="$(find "${BUILD_ROOT}" -mindepth 1 -maxdepth 1 -type d -name "${K8S_SRC_PACKAGE}-*" | sort | tail -n1)"
         [[ -n "${src}" && -f "${src}/Makefile" ]] || die "apt-get source did not unpack a kubernetes tree into ${BUILD_ROOT}"
@@ -495,6 +510,11 @@ get_kube_apiserver() {
 }
 
 log "assets folder: ${ASSETS_DIR}"
+# Add the deb-src entry (if kube-apiserver is to be built) before the first
+# install, so that a single `apt-get update` serves everything.
+if ! works "${ASSETS_DIR}/kube-apiserver"; then
+    ensure_deb_src
+fi
 get_etcd
 get_kube_apiserver
 has_assets "${ASSETS_DIR}" || die "assets incomplete in ${ASSETS_DIR}"

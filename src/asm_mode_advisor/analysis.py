@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from asm_mode_advisor.config import Config
 from asm_mode_advisor.engine import run_rules
 from asm_mode_advisor.inventory import ROOT_NAMESPACE, Inventory
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
+from asm_mode_advisor.locate import add_field_lines
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.model import InputError, Mode, Resource
 from asm_mode_advisor.report import ErrorEntry, Report, Summary
 from asm_mode_advisor.rules import Context, Finding
+from asm_mode_advisor.suppress import attach_suppressions, filter_findings
 from asm_mode_advisor.verdict import decide
 
 
@@ -25,6 +28,7 @@ class Settings:
     default_namespace: str = "default"
     root_namespace: str = ROOT_NAMESPACE
     assume_mode: str | None = None
+    config: Config = field(default_factory=Config)
 
 
 @dataclass
@@ -39,20 +43,32 @@ class Analysis:
 def analyze(resources: Iterable[Resource], errors: Iterable[InputError], settings: Settings,
             *, files: int = 0, source: Literal["files", "cluster"] = "files",
             cluster: dict[str, Any] | None = None) -> Analysis:
-    """Run the whole pipeline on resources from any source."""
+    """Run the whole pipeline on resources from any source.
+
+    Suppressions (config file, annotations) apply before verdicts, so a suppressed finding
+    neither decides a mode nor fails the gate; field lines are looked up afterwards, only
+    in the documents that have findings.
+    """
     inventory = Inventory.build(resources, default_namespace=settings.default_namespace,
                                 root_namespace=settings.root_namespace)
     context = Context(mesh_version=settings.mesh_version, assume_mode=settings.assume_mode)
     findings, rule_errors = run_rules(inventory, context)
+    filtered = filter_findings(findings, inventory, settings.config)
+    findings = filtered.kept
     all_errors = sorted([*errors, *rule_errors],
                         key=lambda e: (e.file or "", e.line or 0, e.message))
-    verdicts = decide(inventory, findings)
+    verdicts, suppressed = attach_suppressions(decide(inventory, findings), filtered)
     report = Report(
         mesh_version=settings.mesh_version, source=source, namespaces=verdicts,
         errors=[ErrorEntry(file=e.file, line=e.line, message=e.message) for e in all_errors],
         summary=_summary(inventory, verdicts_modes=[v.recommendation for v in verdicts],
                          files=files, errors=len(all_errors)),
         cluster=cluster)
+    if suppressed is not None:
+        report = report.model_copy(update={
+            "summary": report.summary.model_copy(update={"suppressed": suppressed})})
+    if source == "files":
+        report = add_field_lines(report)
     return Analysis(inventory=inventory, findings=findings, report=report)
 
 

@@ -12,12 +12,25 @@ import typer
 from asm_mode_advisor import __version__
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.commands import register as register_commands
+from asm_mode_advisor.config import (
+    AssumeMode,
+    ConfigError,
+    FailOn,
+    RunOptions,
+    load_config,
+    resolve,
+)
+from asm_mode_advisor.gate import exit_code, summary_line, with_baseline
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
 from asm_mode_advisor.matrix import ROWS, parse_version
 from asm_mode_advisor.options import (
     DEFAULT_MESH_VERSION,
     DEFAULT_OUTPUT,
+    AssumeModeOption,
+    BaselineOption,
+    ConfigOption,
     DefaultNamespaceOption,
+    FailOnOption,
     MeshVersionOption,
     OutputFileOption,
     OutputOption,
@@ -28,6 +41,7 @@ from asm_mode_advisor.report import Report
 from asm_mode_advisor.rules import ALL_RULES, get
 from asm_mode_advisor.rules_doc import rule_markdown
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.suppress import BaselineError
 
 EXIT_OK = 0
 EXIT_INPUT = 2
@@ -90,8 +104,43 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None) -> None
     typer.echo(render(report, output, use_color() and output is OutputFormat.TABLE), nl=False)
 
 
+def given(ctx: typer.Context, name: str) -> bool:
+    """True when option ``name`` came from the command line or the environment."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def gate_options(ctx: typer.Context, config: Path | None, *, mesh_version: str,
+                 fail_on: FailOn | None, assume_mode: AssumeMode | None,
+                 baseline: Path | None) -> RunOptions:
+    """Config file plus gate flags (flags win), or exit 2 with a one-line message."""
+    try:
+        loaded = load_config(config)
+    except ConfigError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    return resolve(loaded, mesh_version=mesh_version if given(ctx, "mesh_version") else None,
+                   fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
+
+
+def finish(report: Report, run: RunOptions, output: OutputFormat,
+           output_file: Path | None) -> None:
+    """Apply the baseline, print the report, and exit with the gate's code."""
+    try:
+        report = with_baseline(report, run.baseline)
+    except BaselineError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    emit(report, output, output_file)
+    code = exit_code(report, run.fail_on)
+    if code == 1:
+        err(summary_line(report, run.fail_on))
+    raise typer.Exit(code)
+
+
 @app.command("analyze")
 def analyze_command(
+    ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(
         help="Files or folders of YAML/JSON manifests; '-' reads stdin.",
         show_default=False)],
@@ -100,15 +149,21 @@ def analyze_command(
     mesh_version: MeshVersionOption = DEFAULT_MESH_VERSION,
     default_namespace: DefaultNamespaceOption = "default",
     root_namespace: RootNamespaceOption = ROOT_NAMESPACE,
+    fail_on: FailOnOption = None,
+    config: ConfigOption = None,
+    baseline: BaselineOption = None,
+    assume_mode: AssumeModeOption = None,
 ) -> None:
     """Analyze manifests and print a verdict per namespace."""
-    check_mesh_version(mesh_version)
+    run = gate_options(ctx, config, mesh_version=mesh_version, fail_on=fail_on,
+                       assume_mode=assume_mode, baseline=baseline)
+    check_mesh_version(run.mesh_version)
     loaded = load_paths(paths, default_namespace=default_namespace)
-    settings = Settings(mesh_version=mesh_version, default_namespace=default_namespace,
-                        root_namespace=root_namespace)
+    settings = Settings(mesh_version=run.mesh_version, default_namespace=default_namespace,
+                        root_namespace=root_namespace, assume_mode=run.assume_mode,
+                        config=run.config)
     result = analyze(loaded.resources, loaded.errors, settings, files=loaded.files)
-    emit(result.report, output, output_file)
-    raise typer.Exit(EXIT_INPUT if result.report.has_errors else EXIT_OK)
+    finish(result.report, run, output, output_file)
 
 
 @app.command("rules")

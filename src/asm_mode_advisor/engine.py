@@ -12,8 +12,11 @@ def run_rules(inventory: Inventory, context: Context) -> tuple[list[Finding], li
     findings: list[Finding] = []
     errors: list[InputError] = []
     for detect in DETECTORS:
+        start = len(findings)
         try:
             findings.extend(detect(inventory, context))
+            # Rules that build on other rules' findings read them back instead of rerunning.
+            inventory.remember((detect, context), findings[start:])
         except (RecursionError, ValueError, TypeError, KeyError, AttributeError) as exc:
             errors.append(InputError(f"internal error in {detect.__name__}: {exc!r:.200}; "
                                      "other rules still ran"))

@@ -7,10 +7,10 @@ namespace) so that resolving thousands of policies never turns quadratic.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING, WORKLOAD_KINDS
 from asm_mode_advisor.model import Mode, Resource, as_dict, as_list, as_str, dicts, str_map
@@ -25,6 +25,8 @@ REVISION_LABEL = "istio.io/rev"
 DATAPLANE_LABEL = "istio.io/dataplane-mode"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
 WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,11 @@ class Inventory:
     _label_index: dict[str, dict[tuple[str, str], set[int]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(set)), repr=False)
     _services: dict[tuple[str, str], Resource] = field(default_factory=dict, repr=False)
+    _by_kind: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list),
+                                                repr=False)
+    _service_targets: dict[str, list[tuple[str, frozenset[int]]]] = field(
+        default_factory=dict, repr=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, resources: Iterable[Resource], default_namespace: str = "default",
@@ -107,6 +114,7 @@ class Inventory:
                    if r.kind in WORKLOAD_KINDS}
         for resource in inventory.resources:
             inventory._by_ns_kind[(resource.namespace, resource.kind)].append(resource)
+            inventory._by_kind[resource.kind].append(resource)
             if resource.kind in WORKLOAD_KINDS and resource.namespace is not None:
                 if _controller(resource) in present:
                     continue  # a ReplicaSet or Pod of a listed controller counts through it
@@ -120,6 +128,19 @@ class Inventory:
                 inventory._services[(resource.namespace, resource.name)] = resource
         return inventory
 
+    # --- results computed once per inventory --------------------------------------------
+
+    def remember(self, key: Hashable, value: Any) -> None:
+        """Keep a result derived from this inventory (e.g. a detector's findings)."""
+        self._memo[key] = value
+
+    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The result kept under ``key``, computed (and kept) on first use."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value: T = self._memo[key]
+        return value
+
     # --- plain lookups -------------------------------------------------------------------
 
     def of_kind(self, kind: str, namespace: str | None = None,
@@ -128,7 +149,7 @@ class Inventory:
         if namespace is not None:
             found = self._by_ns_kind.get((namespace, kind), [])
         else:
-            found = [r for (_, k), items in self._by_ns_kind.items() if k == kind for r in items]
+            found = list(self._by_kind.get(kind, ()))
         if group is not None:
             return [r for r in found if r.group == group]
         return found
@@ -197,13 +218,20 @@ class Inventory:
     def services_of_workloads(self, namespace: str, workloads: list[Workload]) -> list[str]:
         """Names of the Services in ``namespace`` that select any of ``workloads``."""
         wanted = {id(w.resource) for w in workloads}
-        names = []
-        for service in self.services(namespace):
-            selector = str_map(service.spec.get("selector"))
-            if selector and any(id(w.resource) in wanted
-                                for w in self.select_workloads(namespace, selector)):
-                names.append(service.name)
-        return sorted(names)
+        return sorted(name for name, selected in self._selected_by_services(namespace)
+                      if not selected.isdisjoint(wanted))
+
+    def _selected_by_services(self, namespace: str) -> list[tuple[str, frozenset[int]]]:
+        """Each Service of a namespace with the ids of the workload objects it selects."""
+        found = self._service_targets.get(namespace)
+        if found is None:
+            found = []
+            for service in self.services(namespace):
+                selector = str_map(service.spec.get("selector"))
+                selected = self.select_workloads(namespace, selector) if selector else []
+                found.append((service.name, frozenset(id(w.resource) for w in selected)))
+            self._service_targets[namespace] = found
+        return found
 
     def workloads_of_service(self, service: Resource) -> list[Workload]:
         """Workloads a Service selects (none for a selector-less Service)."""

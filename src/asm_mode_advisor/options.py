@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from asm_mode_advisor.config import AssumeMode, FailOn
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.render import OutputFormat
 
@@ -22,6 +23,22 @@ DefaultNamespaceOption = Annotated[str, typer.Option(
     "--default-namespace", help="Namespace for objects that name none (as kubectl does).")]
 RootNamespaceOption = Annotated[str, typer.Option(
     "--root-namespace", help="Istio root namespace (mesh-wide policies live there).")]
+
+FailOnOption = Annotated[FailOn | None, typer.Option(
+    "--fail-on", help="Exit 1 when a finding at or above this severity remains after "
+                      "suppressions and the baseline [default: error].",
+    case_sensitive=False, show_default=False)]
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="Config file (default: the nearest .asm-advisor.yaml from the working "
+                     "directory upward).", dir_okay=False)]
+BaselineOption = Annotated[Path | None, typer.Option(
+    "--baseline", help="An earlier JSON report: only findings not in it count toward "
+                       "--fail-on.", dir_okay=False)]
+AssumeModeOption = Annotated[AssumeMode | None, typer.Option(
+    "--assume-mode", help="Conformance checks apply to namespaces labelled ambient (labels), "
+                          "to every namespace (ambient), or to those recommended ambient "
+                          "(recommended) [default: labels].", case_sensitive=False,
+    show_default=False)]
 
 DEFAULT_OUTPUT = OutputFormat.TABLE
 __all__ = ["DEFAULT_MESH_VERSION", "DEFAULT_OUTPUT"]

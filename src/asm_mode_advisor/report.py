@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from asm_mode_advisor import __version__
@@ -53,7 +54,36 @@ class Reason(_Model):
     services: list[str] = Field(default_factory=list)
     workloads: list[str] = Field(default_factory=list)
     field_path: list[str | int] = Field(default_factory=list)
+    fingerprint: str = ""
+    field_line: int | None = None
+    baseline: bool | None = None
 
+    @model_validator(mode="after")
+    def _fill_fingerprint(self) -> Reason:
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", fingerprint(self))
+        return self
+
+
+def fingerprint(reason: Reason) -> str:
+    """Stable id of a finding: rule, object identity and field path; never line numbers."""
+    if reason.objects:
+        first = reason.objects[0]
+        identity = [first.kind, first.namespace or "", first.name]
+    else:
+        identity = [",".join(reason.services), ",".join(reason.workloads), reason.message]
+    parts = [reason.rule_id, *identity, "/".join(str(p) for p in reason.field_path)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+class SuppressedReason(_Model):
+    """A finding left out by an annotation or the config file, kept here to be counted."""
+
+    rule_id: str
+    fingerprint: str
+    by: Literal["annotation", "config"]
+    object: ObjectRef | None = None
+    reason: str | None = None
 
 class Waypoint(_Model):
     """A waypoint the namespace needs: its name, traffic type and the services it serves."""
@@ -83,6 +113,9 @@ class NamespaceVerdict(_Model):
     waypoints: list[Waypoint] = Field(default_factory=list)
     benefits: list[Benefit] = Field(default_factory=list)
     objects: int = 0
+    suppressed: list[SuppressedReason] | None = None
+    baseline_recommendation: str | None = None
+    recommendation_changed: bool | None = None
 
 
 class ErrorEntry(_Model):
@@ -100,6 +133,24 @@ class Tool(_Model):
     version: str = __version__
 
 
+class SuppressionCounts(_Model):
+    """How many findings suppressions removed, by source and by rule."""
+
+    total: int = 0
+    by_source: dict[str, int] = Field(default_factory=dict)
+    by_rule: dict[str, int] = Field(default_factory=dict)
+    ignored_namespaces: list[str] = Field(default_factory=list)
+
+
+class BaselineCounts(_Model):
+    """Findings compared with a baseline report (by fingerprint)."""
+
+    known: int = 0
+    new: int = 0
+    fixed: int = 0
+    recommendation_changed: list[str] = Field(default_factory=list)
+
+
 class Summary(_Model):
     """Counts over the whole report."""
 
@@ -110,6 +161,8 @@ class Summary(_Model):
     by_kind: dict[str, int]
     unknown_kinds: dict[str, int] = Field(default_factory=dict)
     errors: int = 0
+    suppressed: SuppressionCounts | None = None
+    baseline: BaselineCounts | None = None
 
 
 class Report(_Model):

@@ -36,10 +36,10 @@ def test_namespace_mode_labels(labels: str, current: str, conflict: bool) -> Non
     analysis = run(namespace(labels))
     verdict = analysis.report.namespaces[0]
     assert verdict.current_mode == current
-    found = fired(analysis, "AMA402")
+    found = fired(analysis, "AMA507")  # the conformance rule owns the both-labels conflict
     assert len(found) == int(conflict)
     if conflict:
-        assert found[0].severity.value == "warning"
+        assert found[0].severity.value == "error"
         assert found[0].path[:2] == ("metadata", "labels")
     assert verdict.recommendation == "ambient"  # chores never change the verdict
 

@@ -11,6 +11,8 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add every sub-command module's commands to ``app`` (listed explicitly)."""
-    # Each command module is imported here and its register(app) called, e.g.:
-    #   from asm_mode_advisor.commands import scan
-    #   scan.register(app)
+    from asm_mode_advisor.commands import diff, plan, scan
+
+    scan.register(app)
+    plan.register(app)
+    diff.register(app)

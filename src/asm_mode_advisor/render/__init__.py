@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from asm_mode_advisor.render import json_yaml, table
+from asm_mode_advisor.render import github, json_yaml, markdown, sarif, table
 from asm_mode_advisor.report import Report
 
 
@@ -15,6 +15,9 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     YAML = "yaml"
+    SARIF = "sarif"
+    MARKDOWN = "markdown"
+    GITHUB = "github"
 
 
 Renderer = Callable[[Report, bool], str]
@@ -23,6 +26,9 @@ RENDERERS: dict[OutputFormat, Renderer] = {
     OutputFormat.TABLE: table.render,
     OutputFormat.JSON: json_yaml.render_json,
     OutputFormat.YAML: json_yaml.render_yaml,
+    OutputFormat.SARIF: sarif.render,
+    OutputFormat.MARKDOWN: markdown.render,
+    OutputFormat.GITHUB: github.render,
 }
 
 

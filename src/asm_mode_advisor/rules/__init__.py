@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asm_mode_advisor.rules import (
+    conformance,
     extensions,
     namespace_state,
     observability,
@@ -13,7 +14,8 @@ from asm_mode_advisor.rules import (
 )
 from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule
 
-MODULES = (routing, security, observability, extensions, topology, workloads, namespace_state)
+MODULES = (routing, security, observability, extensions, topology, workloads, namespace_state,
+           conformance)
 
 ALL_RULES: tuple[Rule, ...] = tuple(sorted((rule for m in MODULES for rule in m.RULES),
                                            key=lambda rule: rule.id))

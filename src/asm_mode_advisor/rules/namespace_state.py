@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from asm_mode_advisor.inventory import (
-    DATAPLANE_LABEL,
-    INJECTION_LABEL,
-    REVISION_LABEL,
     Inventory,
 )
-from asm_mode_advisor.model import Mode, Severity, as_bool, as_dict, as_int, as_str, dicts
+from asm_mode_advisor.model import as_bool, as_dict, as_int, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
 
 HBONE_PORT = 15008
@@ -28,30 +25,6 @@ SIDECAR_ONLY_ANNOTATIONS = (
     "sidecar.istio.io/rewriteAppHTTPProbers", "sidecar.istio.io/nativeSidecar",
     "sidecar.istio.io/proxyImage", "inject.istio.io/templates", "status.sidecar.istio.io/port",
     "readiness.status.sidecar.istio.io/", "sidecar.istio.io/agentLogLevel",
-)
-
-MODE_CONFLICT = Rule(
-    id="AMA402", name="conflicting-mode-labels",
-    title="Namespace is labelled for both sidecar injection and ambient",
-    need="mode-labels", kinds=("Namespace",), severity=Severity.WARNING,
-    rationale=(
-        "With `istio.io/dataplane-mode=ambient` and also `istio-injection=enabled` or "
-        "`istio.io/rev`, the sidecar wins for new pods and `istioctl analyze` reports "
-        "IST0123. Keep one mode per namespace."),
-    triggers=("""
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
-  labels: {istio-injection: enabled, istio.io/dataplane-mode: ambient}
-""",),
-    passes=("""
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: shop
-  labels: {istio.io/dataplane-mode: ambient}
-""",),
 )
 
 INJECT_OVERRIDE = Rule(
@@ -181,20 +154,8 @@ MIXED_MODES = Rule(
         "gone."),
 )
 
-RULES = (MODE_CONFLICT, INJECT_OVERRIDE, SIDECAR_ANNOTATIONS, SIDECAR_RESOURCE, HOST_NETWORK,
+RULES = (INJECT_OVERRIDE, SIDECAR_ANNOTATIONS, SIDECAR_RESOURCE, HOST_NETWORK,
          NETPOL_HBONE, MIXED_MODES)
-
-
-def detect_mode_conflict(inventory: Inventory, _: Context) -> Iterator[Finding]:
-    """Namespaces labelled for sidecar injection and ambient at once."""
-    for namespace in inventory.of_kind("Namespace"):
-        if inventory.current_mode(namespace.name) is Mode.CONFLICT:
-            sidecar_label = INJECTION_LABEL if INJECTION_LABEL in namespace.labels else (
-                REVISION_LABEL)
-            yield MODE_CONFLICT.finding(
-                namespace, f"{namespace.ref} has {sidecar_label} and {DATAPLANE_LABEL}="
-                           "ambient; the sidecar wins", namespace=namespace.name,
-                path=("metadata", "labels", sidecar_label))
 
 
 def _sidecar_only(annotations: dict[str, str]) -> list[str]:
@@ -264,5 +225,5 @@ def detect_network_policies(inventory: Inventory, _: Context) -> Iterator[Findin
                 break
 
 
-DETECTORS = (detect_mode_conflict, detect_pod_templates, detect_sidecar_resources,
+DETECTORS = (detect_pod_templates, detect_sidecar_resources,
              detect_network_policies)

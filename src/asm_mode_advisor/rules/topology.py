@@ -91,13 +91,21 @@ RULES = (MULTI_CLUSTER, VM_WORKLOADS, MESH_VERSION, RESERVED_PORTS)
 
 
 def detect_multi_cluster(inventory: Inventory, _: Context) -> Iterator[Finding]:
-    """Signals that the mesh spans clusters or networks; each applies mesh-wide."""
+    """Signals that the mesh spans clusters or networks.
+
+    Control-plane signals (the root namespace's network, east-west gateways, remote-cluster
+    secrets) apply mesh-wide; a network label on an application namespace, or endpoints on
+    other networks, concern that namespace's services.
+    """
     for namespace in inventory.of_kind("Namespace"):
         if NETWORK_LABEL in namespace.labels:
+            root = namespace.name == inventory.root_namespace
             yield MULTI_CLUSTER.finding(
                 namespace, f"{namespace.ref} is labelled {NETWORK_LABEL}="
-                           f"{namespace.labels[NETWORK_LABEL]} (multi-network mesh)",
-                mesh_wide=True, path=("metadata", "labels", NETWORK_LABEL))
+                           f"{namespace.labels[NETWORK_LABEL]} "
+                           + ("(multi-network mesh)" if root else "(its pods join that network)"),
+                namespace=namespace.name, mesh_wide=root,
+                path=("metadata", "labels", NETWORK_LABEL))
     for workload in inventory.all_workloads():
         if NETWORK_LABEL in workload.pod_labels and _is_east_west_gateway(workload):
             yield MULTI_CLUSTER.finding(
@@ -116,7 +124,7 @@ def detect_multi_cluster(inventory: Inventory, _: Context) -> Iterator[Finding]:
                            if e.get("network")})
         if networks:
             yield MULTI_CLUSTER.finding(entry, f"{entry.ref} has endpoints on network(s) "
-                                               f"{', '.join(networks)}", mesh_wide=True,
+                                               f"{', '.join(networks)}",
                                         path=("spec", "endpoints"))
     for secret in inventory.of_kind("Secret"):
         if secret.labels.get(MULTICLUSTER_SECRET_LABEL) == "true":
@@ -133,8 +141,7 @@ def detect_vm_workloads(inventory: Inventory, _: Context) -> Iterator[Finding]:
             yield VM_WORKLOADS.finding(entry, f"{entry.ref} is an auto-registered VM")
         elif as_str(entry.spec.get("network")):
             yield MULTI_CLUSTER.finding(
-                entry, f"{entry.ref} is on network {as_str(entry.spec.get('network'))}",
-                mesh_wide=True)
+                entry, f"{entry.ref} is on network {as_str(entry.spec.get('network'))}")
 
 
 def detect_mesh_version(inventory: Inventory, context: Context) -> Iterator[Finding]:

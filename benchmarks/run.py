@@ -1,0 +1,204 @@
+"""Benchmarks that print ratios, measured side by side in one run.
+
+    python benchmarks/run.py                 # analyze vs libyaml floor at 10k and 50k, start-up,
+                                             # memory, rendering linearity
+    python benchmarks/run.py --scan          # also the cluster scan (see cluster_load.py)
+    python benchmarks/run.py --smoke         # a 50-document run of every row, for the tests
+
+Every timed command runs in its own process; wall time, CPU time and peak RSS come from
+``os.wait4``. Each pair is measured ``--repeat`` times, interleaved, and the best time is kept,
+so a busy machine disturbs both sides alike. Ratios are printed; nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import OUT, corpus_dir, size
+
+#: Merely parsing the files: walk, read, decode, ``yaml.load_all`` with the C loader.
+FLOOR = """
+import os, sys, yaml
+paths = sorted(os.path.join(root, name) for root, _, names in os.walk(sys.argv[1])
+               for name in names if name.endswith(('.yaml', '.yml')))
+for path in paths:
+    with open(path, 'rb') as handle:
+        text = handle.read().decode('utf-8-sig')
+    for _ in yaml.load_all(text, Loader=yaml.CSafeLoader):
+        pass
+"""
+IMPORTED_KUBERNETES = "import sys, asm_mode_advisor.cli; print('kubernetes' in sys.modules)"
+ANALYZE_TARGET = 1.2
+MEMORY_TARGET = 2.0
+LINEAR_TARGET = 1.5
+
+
+@dataclass(frozen=True)
+class Run:
+    """One child process: wall seconds, CPU seconds (user+sys), peak RSS bytes."""
+
+    wall: float
+    cpu: float
+    rss: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the result table."""
+
+    name: str
+    size: str
+    value: str
+    reference: str
+    ratio: str
+    target: str
+
+
+def measure(argv: Sequence[str]) -> Run:
+    """Run a command with output discarded; fail loudly if it fails."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {stderr[-400:]}")
+    return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss=usage.ru_maxrss * 1024)
+
+
+def best(runs: list[Run]) -> Run:
+    """The fastest run (peak RSS: the largest seen)."""
+    fastest = min(runs, key=lambda run: run.wall)
+    return Run(wall=fastest.wall, cpu=min(r.cpu for r in runs), rss=max(r.rss for r in runs))
+
+
+def side_by_side(first: Sequence[str], second: Sequence[str], repeat: int) -> tuple[Run, Run]:
+    """Both commands ``repeat`` times, interleaved; the best of each."""
+    a: list[Run] = []
+    b: list[Run] = []
+    for _ in range(repeat):
+        a.append(measure(first))
+        b.append(measure(second))
+    return best(a), best(b)
+
+
+def input_bytes(folder: Path) -> int:
+    """Bytes of every manifest under ``folder``."""
+    return sum(path.stat().st_size for path in folder.rglob("*.yaml"))
+
+
+def analyze_rows(label: str, folder: Path, repeat: int) -> list[Row]:
+    """analyze vs the libyaml floor (wall and CPU), and peak RSS vs input size."""
+    floor, analyze = side_by_side(
+        [sys.executable, "-c", FLOOR, str(folder)],
+        [sys.executable, "-m", "asm_mode_advisor", "analyze", str(folder), "-o", "json"],
+        repeat)
+    baseline = measure([sys.executable, "-c", "import asm_mode_advisor.cli"])
+    data = input_bytes(folder)
+    growth = max(analyze.rss - baseline.rss, 0)
+    return [
+        Row("analyze vs libyaml floor (wall)", label, f"{analyze.wall:.2f} s",
+            f"{floor.wall:.2f} s", f"{analyze.wall / floor.wall:.2f}×", f"≤ {ANALYZE_TARGET}×"),
+        Row("analyze vs libyaml floor (cpu)", label, f"{analyze.cpu:.2f} s",
+            f"{floor.cpu:.2f} s", f"{analyze.cpu / floor.cpu:.2f}×", "(info)"),
+        Row("peak RSS above start-up vs input", label, f"{growth / 2**20:.0f} MiB",
+            f"{data / 2**20:.1f} MiB", f"{growth / data:.1f}×", f"≤ {MEMORY_TARGET}×"),
+    ]
+
+
+def startup_rows(repeat: int) -> list[Row]:
+    """Import time of the CLI and ``--version`` wall time, against a bare interpreter."""
+    bare = best([measure([sys.executable, "-c", "pass"]) for _ in range(repeat)])
+    imported = best([measure([sys.executable, "-c", "import asm_mode_advisor.cli"])
+                     for _ in range(repeat)])
+    version = best([measure([sys.executable, "-m", "asm_mode_advisor", "--version"])
+                    for _ in range(repeat)])
+    check = subprocess.run([sys.executable, "-c", IMPORTED_KUBERNETES], capture_output=True,
+                           text=True, check=True)
+    kubernetes = "yes" if check.stdout.strip() == "True" else "no"
+    return [
+        Row("import asm_mode_advisor.cli", "-", f"{(imported.wall - bare.wall) * 1000:.0f} ms",
+            f"python {bare.wall * 1000:.0f} ms", "-", "instant"),
+        Row("asm-advisor --version", "-", f"{version.wall * 1000:.0f} ms",
+            f"python {bare.wall * 1000:.0f} ms", f"{version.wall / bare.wall:.1f}×", "instant"),
+        Row("kubernetes imported by analyze", "-", kubernetes, "-", "-", "no"),
+    ]
+
+
+def render_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
+    """Time per namespace of each output format at two sizes (1.0 = perfectly linear)."""
+    from asm_mode_advisor.analysis import Settings, analyze
+    from asm_mode_advisor.render import RENDERERS
+    from asm_mode_advisor.sources.files import load_paths
+
+    reports = []
+    for _, folder in (small, large):
+        loaded = load_paths([str(folder)])
+        reports.append(analyze(loaded.resources, loaded.errors, Settings(),
+                               files=loaded.files).report)
+    rows = []
+    for output, renderer in RENDERERS.items():
+        per_namespace = []
+        for report in reports:
+            started = time.perf_counter()
+            renderer(report, False)
+            per_namespace.append((time.perf_counter() - started) / len(report.namespaces))
+        rows.append(Row(f"render {output.value} per namespace", f"{small[0]}→{large[0]}",
+                        f"{per_namespace[1] * 1e6:.0f} µs", f"{per_namespace[0] * 1e6:.0f} µs",
+                        f"{per_namespace[1] / per_namespace[0]:.2f}×",
+                        f"≤ {LINEAR_TARGET}× (linear)"))
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    """Fixed-width table on stdout."""
+    header = Row("benchmark", "size", "measured", "reference", "ratio", "target")
+    widths = [max(len(getattr(row, name)) for row in (header, *rows))
+              for name in ("name", "size", "value", "reference", "ratio")]
+    for row in (header, *rows):
+        cells = (row.name, row.size, row.value, row.reference, row.ratio)
+        print("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+              + "  " + row.target)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,50k",
+                        help="corpus sizes for analyze vs floor (default 10k,50k)")
+    parser.add_argument("--render-sizes", default="1k,10k",
+                        help="two sizes for rendering linearity (default 1k,10k)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
+    parser.add_argument("--out", type=Path, default=OUT, help="corpus folder")
+    parser.add_argument("--scan", action="store_true",
+                        help="also benchmark scan against a real API server (slow)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, one run each: checks the runner works")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.render_sizes, args.repeat = "50", "20,50", 1
+    rows: list[Row] = []
+    for label in args.sizes.split(","):
+        rows += analyze_rows(label, corpus_dir(size(label), args.out), args.repeat)
+    rows += startup_rows(args.repeat)
+    small, large = args.render_sizes.split(",")
+    rows += render_rows((small, corpus_dir(size(small), args.out)),
+                        (large, corpus_dir(size(large), args.out)))
+    if args.scan:
+        from cluster_load import scan_rows
+
+        rows += scan_rows(args.repeat, smoke=args.smoke)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""``asm-advisor scan``: the same verdicts as ``analyze``, read from a live cluster.
+
+The ``kubernetes`` client is only imported when the command runs (inside the cluster source).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.inventory import ROOT_NAMESPACE
+from asm_mode_advisor.live import cluster_facts, detected_mesh_version, resolve_mesh_version
+from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
+from asm_mode_advisor.model import InputError, Mode
+from asm_mode_advisor.options import DEFAULT_OUTPUT, OutputFileOption, OutputOption
+from asm_mode_advisor.report import Report
+from asm_mode_advisor.sources.cluster import (
+    DEFAULT_PAGE_SIZE,
+    ClusterError,
+    ClusterOptions,
+    ClusterSnapshot,
+    Reader,
+    connect,
+    only_namespaces,
+    read_cluster,
+)
+
+EXIT_OK = 0
+EXIT_INPUT = 2
+CLUSTER_SOURCE = "cluster"
+NAMESPACES_LIST = "namespaces/v1"
+
+
+def scan_errors(snapshot: ClusterSnapshot, missing: list[str]) -> list[InputError]:
+    """One error per list the credentials could not read and per namespace not found."""
+    errors = [InputError(f"forbidden: cannot list {label} cluster-wide; the report leaves "
+                         "them out", file=CLUSTER_SOURCE) for label in snapshot.forbidden]
+    errors.extend(InputError(f"namespace {name!r} not found", file=CLUSTER_SOURCE)
+                  for name in missing)
+    return errors
+
+
+def keep_namespaces(report: Report, namespaces: frozenset[str]) -> Report:
+    """The report limited to the chosen namespaces, with its summary counts redone."""
+    verdicts = [v for v in report.namespaces if v.name in namespaces]
+    by_recommendation = {mode.value: 0 for mode in (Mode.AMBIENT, Mode.AMBIENT_WAYPOINT,
+                                                    Mode.SIDECAR)}
+    by_recommendation.update(Counter(v.recommendation for v in verdicts))
+    summary = report.summary.model_copy(update={"namespaces": len(verdicts),
+                                                "by_recommendation": by_recommendation})
+    return report.model_copy(update={"namespaces": verdicts, "summary": summary})
+
+
+@contextmanager
+def progress_reporter() -> Iterator[Callable[[str], None] | None]:
+    """A stderr spinner naming the list being read, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("asm-advisor: discovering API groups") as status:
+        yield lambda label: status.update(f"asm-advisor: listing {label}")
+
+
+def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
+             root_namespace: str = ROOT_NAMESPACE) -> tuple[Report, ClusterSnapshot]:
+    """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault."""
+    transport = connect(options)
+    with progress_reporter() as progress:
+        snapshot = read_cluster(Reader(transport), options.page_size, progress)
+    resources = snapshot.resources
+    chosen = frozenset(namespaces)
+    if chosen:
+        resources = only_namespaces(resources, chosen, frozenset({root_namespace}))
+    detected = detected_mesh_version(snapshot.resources)
+    version, version_source = resolve_mesh_version(mesh_version, detected, DEFAULT_MESH_VERSION)
+    present = {r.name for r in snapshot.resources if r.kind == "Namespace"} | {
+        r.namespace for r in snapshot.resources if r.namespace}
+    missing = sorted(chosen - present) if NAMESPACES_LIST not in snapshot.forbidden else []
+    settings = Settings(mesh_version=version, root_namespace=root_namespace)
+    result = analyze(resources, scan_errors(snapshot, missing), settings, source="cluster")
+    shown = chosen or frozenset(result.inventory.namespaces)
+    facts: dict[str, Any] = {
+        "serverVersion": snapshot.server_version,
+        "meshVersion": {"used": version, "source": version_source, "detected": detected},
+        "nodes": snapshot.node_count,
+        "forbidden": snapshot.forbidden,
+        "notServed": snapshot.not_served,
+        "apiVersions": dict(sorted(snapshot.versions.items())),
+        "partial": bool(snapshot.forbidden),
+        **cluster_facts(result.inventory, sorted(shown & set(result.inventory.namespaces))),
+    }
+    report = result.report.model_copy(update={"cluster": facts})
+    if chosen:
+        report = keep_namespaces(report, chosen)
+    return report, snapshot
+
+
+def exit_code(report: Report, snapshot: ClusterSnapshot, allow_partial: bool) -> int:
+    """2 on any error, except that unreadable kinds are accepted with ``--allow-partial``."""
+    forbidden = len(snapshot.forbidden) if allow_partial else 0
+    return EXIT_INPUT if len(report.errors) > forbidden else EXIT_OK
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``scan`` to the app."""
+    app.command("scan")(scan_command)
+
+
+def scan_command(
+    kubeconfig: Annotated[str | None, typer.Option(
+        "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, which may list several "
+                             "files, then ~/.kube/config).")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="Kubeconfig context (default: the current context).")] = None,
+    in_cluster: Annotated[bool, typer.Option(
+        "--in-cluster", help="Use the pod's service account (from a CI job or CronJob).")
+    ] = False,
+    namespace: Annotated[list[str] | None, typer.Option(
+        "--namespace", "-n", help="Namespace to report on (repeatable; default: all).")
+    ] = None,
+    output: OutputOption = DEFAULT_OUTPUT,
+    output_file: OutputFileOption = None,
+    mesh_version: Annotated[str | None, typer.Option(
+        "--mesh-version", help="ASM/Istio version of the mesh (default: the istiod image "
+                               "tag, else 1.25).")] = None,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Exit 0 even when some kinds could not be read (403).")
+    ] = False,
+    page_size: Annotated[int, typer.Option(
+        "--page-size", min=1, help="Objects per list request.")] = DEFAULT_PAGE_SIZE,
+    root_namespace: Annotated[str, typer.Option(
+        "--root-namespace", help="Istio root namespace (mesh-wide policies live there).")
+    ] = ROOT_NAMESPACE,
+) -> None:
+    """Scan a live cluster (read-only) and print a verdict per namespace."""
+    from asm_mode_advisor.cli import check_mesh_version, emit, err
+
+    if mesh_version is not None:
+        check_mesh_version(mesh_version)
+    options = ClusterOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster,
+                             page_size=page_size)
+    try:
+        report, snapshot = run_scan(options, namespace or [], mesh_version, root_namespace)
+    except ClusterError as exc:
+        err(f"error: {exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+    emit(report, output, output_file)
+    raise typer.Exit(exit_code(report, snapshot, allow_partial))

@@ -1,0 +1,116 @@
+"""Field lines, found lazily: the line of the offending key (``fault:``) for each finding.
+
+Only documents that have a finding with a field path are read again, and only those are
+composed (node tree, no Python objects), so a run without findings pays nothing. When a
+path cannot be followed to the end, the deepest key found wins; when nothing can be read,
+the object's first line stays.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DOCUMENT_MARKS = ("---", "...")
+FieldPath = tuple[str | int, ...]
+
+
+def document_text(lines: list[str], start: int) -> str:
+    """The text of the document starting on 1-based line ``start``, up to the next ``---``."""
+    end = start - 1
+    while end < len(lines) and not lines[end].startswith(_DOCUMENT_MARKS):
+        end += 1
+    return "".join(lines[start - 1:end])
+
+
+def compose(text: str) -> Node | None:
+    """The node tree of one document (None when it does not parse)."""
+    try:
+        composed: object = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    node = composed if isinstance(composed, Node) else None
+    if isinstance(node, SequenceNode) and node.value:
+        item: Node = node.value[0]  # a List item: the slice starts at its "- " line
+        return item
+    return node
+
+
+def _child(node: Node, step: str | int) -> tuple[Node, int] | None:
+    """The node one step down and the 0-based line that names it."""
+    if isinstance(node, MappingNode) and isinstance(step, str):
+        for key, value in node.value:
+            if isinstance(key, ScalarNode) and key.value == step:
+                return value, key.start_mark.line
+    if isinstance(node, SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+        item = node.value[step]
+        return item, item.start_mark.line
+    return None
+
+
+def field_line(root: Node, path: FieldPath) -> int | None:
+    """0-based line of the deepest key of ``path`` that exists under ``root``."""
+    node, line = root, None
+    for step in path:
+        found = _child(node, step)
+        if found is None:
+            break
+        node, line = found
+    return line
+
+
+def _targets(report: Report) -> dict[str, dict[int, set[FieldPath]]]:
+    """Files → document start lines → field paths wanted there."""
+    wanted: dict[str, dict[int, set[FieldPath]]] = defaultdict(lambda: defaultdict(set))
+    for verdict in report.namespaces:
+        for reason in verdict.reasons:
+            first = reason.objects[0] if reason.objects else None
+            if reason.field_path and first is not None and first.file and first.line and (
+                    not first.file.startswith("<")):
+                wanted[first.file][first.line].add(tuple(reason.field_path))
+    return wanted
+
+
+def find_lines(report: Report) -> dict[tuple[str, int, FieldPath], int]:
+    """``(file, document line, path)`` → 1-based line of the field, for every reason."""
+    found: dict[tuple[str, int, FieldPath], int] = {}
+    for file, documents in sorted(_targets(report).items()):
+        try:
+            lines = Path(file).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+        except (OSError, UnicodeDecodeError):
+            continue
+        for start, paths in sorted(documents.items()):
+            root = compose(document_text(lines, start))
+            if root is None:
+                continue
+            for path in paths:
+                line = field_line(root, path)
+                if line is not None:
+                    found[(file, start, path)] = start + line
+    return found
+
+
+def _located(reason: Reason, lines: dict[tuple[str, int, FieldPath], int]) -> Reason:
+    first = reason.objects[0] if reason.objects else None
+    if first is None or first.file is None or first.line is None:
+        return reason
+    line = lines.get((first.file, first.line, tuple(reason.field_path)))
+    return reason.model_copy(update={"field_line": line}) if line is not None else reason
+
+
+def add_field_lines(report: Report) -> Report:
+    """The report with ``fieldLine`` set on every reason whose field could be found."""
+    lines = find_lines(report)
+    if not lines:
+        return report
+    verdicts: list[NamespaceVerdict] = [
+        verdict.model_copy(update={"reasons": [_located(r, lines) for r in verdict.reasons]})
+        for verdict in report.namespaces]
+    return report.model_copy(update={"namespaces": verdicts})

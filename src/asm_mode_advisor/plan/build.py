@@ -1,0 +1,148 @@
+"""Analysis to Plan: a plan per namespace moving to ambient, reasons for those that stay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asm_mode_advisor.analysis import Analysis
+from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.kinds import WORKLOAD_KINDS
+from asm_mode_advisor.model import Mode
+from asm_mode_advisor.plan.estimates import (
+    WAYPOINT_REPLICAS,
+    ZTUNNEL_CPU,
+    ZTUNNEL_MEMORY,
+    namespace_estimate,
+    requests,
+    totals,
+)
+from asm_mode_advisor.plan.model import (
+    Assumptions,
+    NamespacePlan,
+    Plan,
+    ProxyRequests,
+    Skipped,
+    StaysOnSidecar,
+)
+from asm_mode_advisor.plan.steps import (
+    NamespaceInput,
+    blockers,
+    build_steps,
+    is_planned,
+    planned_waypoints,
+)
+from asm_mode_advisor.report import NamespaceVerdict
+
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease",
+                               "istio-system", "asm-system"})
+CONTROL_PLANE_DAEMONSETS = ("istio-cni-node", "ztunnel")
+UNBLOCK = {
+    "AMA301": "replace the EnvoyFilter with a WasmPlugin or a first-class API, or delete it",
+    "AMA302": "ASM ambient is single-cluster: move once the mesh no longer spans clusters or "
+              "networks",
+    "AMA303": "move the VM workloads into the cluster or out of the mesh",
+    "AMA304": "upgrade the mesh to ASM 1.25 or later, then plan again with --mesh-version",
+    "AMA305": "replace mTLS DISABLE with PERMISSIVE once every client speaks mTLS",
+    "AMA306": "move the application off ports 15001, 15006, 15008, 15053 and 15080",
+}
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What the plan is asked to do, from flags."""
+
+    namespaces: tuple[str, ...] = ()
+    waypoint_per_service: bool = False
+    sidecar_cpu: str = "100m"
+    sidecar_memory: str = "128Mi"
+    nodes: int = 3
+
+
+def assumptions(settings: PlanSettings, cluster_nodes: int | None) -> Assumptions:
+    """Figures behind the estimates; a scanned cluster's node count wins over ``--nodes``."""
+    sidecar = requests(settings.sidecar_cpu, settings.sidecar_memory)
+    ztunnel = requests(ZTUNNEL_CPU, ZTUNNEL_MEMORY)
+    if sidecar is None or ztunnel is None:
+        raise ValueError(f"not a CPU/memory quantity: {settings.sidecar_cpu!r} / "
+                         f"{settings.sidecar_memory!r}")
+    counted = cluster_nodes is not None and cluster_nodes > 0
+    return Assumptions(sidecar=sidecar, ztunnel=ztunnel, waypoint=sidecar,
+                       waypoint_replicas=WAYPOINT_REPLICAS,
+                       nodes=cluster_nodes if cluster_nodes and counted else settings.nodes,
+                       nodes_source="cluster" if counted else "flag")
+
+
+def preconditions(analysis: Analysis, from_cluster: bool) -> list[str]:
+    """Mesh-wide checks; with a scanned cluster, whether the ambient node agents run."""
+    lines = [f"mesh version {analysis.report.mesh_version} (ambient is production-ready from "
+             "ASM 1.25, N-VERSION)"]
+    if from_cluster:
+        present = {d.name for d in analysis.inventory.of_kind("DaemonSet")}
+        for name in CONTROL_PLANE_DAEMONSETS:
+            state = "present" if name in present else "MISSING: install the ambient profile"
+            lines.append(f"DaemonSet {name}: {state}")
+    else:
+        lines.append("istio-cni and ztunnel DaemonSets: not checked (files); see step 1")
+    return lines
+
+
+def _skip_reason(verdict: NamespaceVerdict, wanted: tuple[str, ...],
+                 inventory: Inventory) -> str | None:
+    if wanted and verdict.name not in wanted:
+        return ""  # filtered out: not listed at all
+    if verdict.name in SYSTEM_NAMESPACES or verdict.name == inventory.root_namespace:
+        return "system or control-plane namespace: never enrolled"
+    if not any(r.kind in WORKLOAD_KINDS or r.kind == "Service"
+               for r in inventory.in_namespace(verdict.name)):
+        return "no workload or Service in the input: nothing to move"
+    if verdict.current_mode == Mode.AMBIENT.value and not verdict.waypoints:
+        return "already ambient and needs no waypoint"
+    return None
+
+
+def stays_on_sidecar(verdict: NamespaceVerdict) -> StaysOnSidecar:
+    """Why a namespace keeps its sidecars, and what would let it move."""
+    found = blockers(verdict)
+    unblock = list(dict.fromkeys(UNBLOCK.get(rule_id, f"resolve {rule_id} (asm-advisor "
+                                                       f"explain {rule_id})")
+                                 for rule_id, _ in found))
+    return StaysOnSidecar(name=verdict.name, current_mode=verdict.current_mode,
+                          why=[text for _, text in found], unblock=unblock)
+
+
+def build_plan(analysis: Analysis, settings: PlanSettings,
+               cluster_nodes: int | None = None) -> Plan:
+    """The whole plan, deterministic: namespaces by name, files and items in fixed order.
+
+    ``cluster_nodes`` is the node count of a scanned cluster (it replaces ``--nodes``).
+    """
+    inventory, report = analysis.inventory, analysis.report
+    from_cluster = report.source == "cluster"
+    basis = assumptions(settings, cluster_nodes)
+    plans, sidecar, skipped = [], [], []
+    for verdict in report.namespaces:
+        reason = _skip_reason(verdict, settings.namespaces, inventory)
+        if reason == "":
+            continue
+        if reason is not None:
+            skipped.append(Skipped(name=verdict.name, reason=reason))
+        elif not is_planned(verdict):
+            sidecar.append(stays_on_sidecar(verdict))
+        else:
+            waypoints = planned_waypoints(verdict, settings.waypoint_per_service)
+            steps, files, manual = build_steps(NamespaceInput(
+                inventory=inventory, verdict=verdict, findings=analysis.findings,
+                waypoints=waypoints, mesh_version=report.mesh_version))
+            plans.append(NamespacePlan(
+                name=verdict.name, current_mode=verdict.current_mode,
+                recommendation=verdict.recommendation, waypoints=waypoints, steps=steps,
+                manual=manual, files=files,
+                estimate=namespace_estimate(inventory, verdict.name, verdict.recommendation,
+                                            waypoints, basis)))
+    return Plan(mesh_version=report.mesh_version, source=report.source,
+                preconditions=preconditions(analysis, from_cluster), namespaces=plans,
+                stays_on_sidecar=sidecar, skipped=skipped, assumptions=basis,
+                totals=totals([p.estimate for p in plans], basis), errors=report.errors)
+
+
+__all__ = ["PlanSettings", "ProxyRequests", "build_plan"]

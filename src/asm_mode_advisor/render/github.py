@@ -1,0 +1,49 @@
+"""GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` per finding.
+
+GitHub shows only the first ten annotations of each level per step, so errors come first.
+Paths are relative to the repository root, as in SARIF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asm_mode_advisor.gate import counted
+from asm_mode_advisor.model import Severity
+from asm_mode_advisor.render.sarif import artifact_path, location_line, repo_root
+from asm_mode_advisor.report import Reason, Report
+
+LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def escape_data(text: str) -> str:
+    """Escape a message the way the Actions runner unescapes it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value (``file``, ``title``): also ``:`` and ``,``."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(reason: Reason, root_path: str | None = None) -> str:
+    """One workflow command for a finding."""
+    first = reason.objects[0] if reason.objects else None
+    properties = []
+    if first is not None and first.file and not first.file.startswith("<"):
+        path = artifact_path(first.file, Path(root_path) if root_path else repo_root())
+        properties += [f"file={escape_property(path)}", f"line={location_line(reason)}"]
+    properties.append(f"title={escape_property(f'{reason.rule_id} {reason.rule_name}')}")
+    message = f"{reason.message} [{', '.join(reason.matrix_rows)}]"
+    return f"::{LEVELS[reason.severity]} {','.join(properties)}::{escape_data(message)}"
+
+
+def _key(reason: Reason) -> tuple[int, str, str]:
+    return (-Severity(reason.severity).rank, reason.rule_id, reason.fingerprint)
+
+
+def render(report: Report, color: bool = False) -> str:
+    """Every counted finding as an annotation, most severe first."""
+    root = str(repo_root())
+    lines = [annotation(reason, root) for reason in sorted(counted(report), key=_key)]
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,119 @@
+"""Markdown for a pull-request comment: verdicts per namespace, findings by severity.
+
+Errors and warnings are listed in the open; each namespace's full reasons sit in a
+collapsible ``<details>`` block so the comment stays short.
+"""
+
+from __future__ import annotations
+
+from asm_mode_advisor.gate import counted
+from asm_mode_advisor.model import Severity
+from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
+
+HEADINGS = {"error": "Errors", "warning": "Warnings", "note": "Notes"}
+MAX_LISTED = 50
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def where(reason: Reason) -> str:
+    """``file:line`` of the finding (the field's line when known), or the object ref."""
+    first = reason.objects[0] if reason.objects else None
+    if first is None:
+        return ""
+    if first.file:
+        line = reason.field_line or first.line
+        return f"`{first.file}:{line}`" if line else f"`{first.file}`"
+    return f"`{first.kind}/{first.namespace or ''}/{first.name}`".replace("//", "/")
+
+
+def item(reason: Reason) -> str:
+    """One finding as a list item."""
+    location = where(reason)
+    known = " _(in baseline)_" if reason.baseline else ""
+    return (f"- **{reason.rule_id}** {reason.message}"
+            + (f" — {location}" if location else "")
+            + f" [{', '.join(reason.matrix_rows)}]{known}")
+
+
+def _counts(reasons: list[Reason]) -> dict[str, int]:
+    counts = {severity.value: 0 for severity in Severity}
+    for reason in reasons:
+        counts[reason.severity] += 1
+    return counts
+
+
+def _headline(report: Report, counts: dict[str, int]) -> str:
+    mark = "❌" if counts["error"] else ("⚠️" if counts["warning"] else "✅")
+    return (f"## {mark} asm-advisor: {counts['error']} error(s), {counts['warning']} "
+            f"warning(s), {counts['note']} note(s)")
+
+
+def _table(report: Report) -> list[str]:
+    lines = ["| namespace | current | recommendation | top reasons |",
+             "|---|---|---|---|"]
+    for verdict in report.namespaces:
+        changed = (f" (was {verdict.baseline_recommendation})"
+                   if verdict.recommendation_changed and verdict.baseline_recommendation
+                   else "")
+        lines.append(f"| {cell(verdict.name)} | {verdict.current_mode} | "
+                     f"**{verdict.recommendation}**{changed} | {cell(verdict.summary)} |")
+    return lines
+
+
+def _findings(reasons: list[Reason]) -> list[str]:
+    lines: list[str] = []
+    for severity in ("error", "warning"):
+        chosen = [r for r in reasons if r.severity == severity]
+        if not chosen:
+            continue
+        lines += ["", f"### {HEADINGS[severity]} ({len(chosen)})", ""]
+        lines += [item(r) for r in chosen[:MAX_LISTED]]
+        if len(chosen) > MAX_LISTED:
+            lines.append(f"- … {len(chosen) - MAX_LISTED} more; see the SARIF or JSON report")
+    return lines
+
+
+def _details(verdict: NamespaceVerdict) -> list[str]:
+    summary = (f"<b>{verdict.name}</b>: {verdict.recommendation} (now: {verdict.current_mode}, "
+               f"{len(verdict.reasons)} reason(s))")
+    lines = ["", f"<details><summary>{summary}</summary>", ""]
+    lines += [item(r) for r in verdict.reasons] or ["- no findings"]
+    for waypoint in verdict.waypoints:
+        served = ", ".join(waypoint.services or waypoint.workloads) or "the namespace"
+        state = "exists" if waypoint.exists else "to create"
+        lines.append(f"- waypoint `{waypoint.name}` (for: {waypoint.for_}, {state}) serves: "
+                     f"{served}")
+    if verdict.suppressed:
+        lines.append(f"- {len(verdict.suppressed)} finding(s) suppressed: " + ", ".join(
+            f"{s.rule_id} ({s.by})" for s in verdict.suppressed))
+    return [*lines, "", "</details>"]
+
+
+def _footer(report: Report) -> list[str]:
+    parts = [f"{report.summary.namespaces} namespace(s)", f"{report.summary.objects} object(s)",
+             f"mesh version {report.mesh_version}"]
+    if report.summary.suppressed is not None:
+        parts.append(f"{report.summary.suppressed.total} finding(s) suppressed")
+    if report.summary.baseline is not None:
+        parts.append(f"{report.summary.baseline.new} new, {report.summary.baseline.fixed} "
+                     "fixed since the baseline")
+    if report.errors:
+        parts.append(f"{len(report.errors)} input error(s)")
+    return ["", "_" + "; ".join(parts) + "._"]
+
+
+def render(report: Report, color: bool = False) -> str:
+    """The PR comment."""
+    reasons = sorted(counted(report), key=lambda r: (-Severity(r.severity).rank, r.rule_id,
+                                                     where(r), r.fingerprint))
+    lines = [_headline(report, _counts(reasons)), "", *_table(report), *_findings(reasons)]
+    if report.namespaces:
+        lines += ["", "### Details"]
+    for verdict in report.namespaces:
+        lines += _details(verdict)
+    lines += _footer(report)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,139 @@
+"""SARIF 2.1.0 for GitHub code scanning: every rule, and one result per counted finding.
+
+Suppressed findings are not in the report's reasons, and baselined ones are left out here,
+because GitHub ignores SARIF ``suppressions``. Paths are relative to the repository root
+(the folder holding ``.git`` above the working directory, else the working directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from asm_mode_advisor import __version__
+from asm_mode_advisor.gate import counted
+from asm_mode_advisor.matrix import ROWS_BY_ID
+from asm_mode_advisor.report import Reason, Report
+from asm_mode_advisor.rules import ALL_RULES, Rule
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/asm-advisor/asm-advisor"
+FINGERPRINT_KEY = "asmAdvisorObject/v1"
+MAX_TEXT = 1000
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The nearest folder with ``.git`` at or above ``start`` (the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
+def artifact_path(file: str, root: Path) -> str:
+    """A file as a path relative to ``root`` with ``/`` separators, or absolute outside it."""
+    absolute = Path(os.path.abspath(file))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def artifact_uri(file: str, root: Path) -> str:
+    """RFC 3986 URI of a file: relative inside the repository, ``file://`` outside it."""
+    path = artifact_path(file, root)
+    if path.startswith("/"):
+        return Path(path).as_uri()
+    return quote(path, safe="/")
+
+
+def location_line(reason: Reason) -> int:
+    """The offending field's line, else the object's first line, else 1."""
+    first = reason.objects[0] if reason.objects else None
+    return reason.field_line or (first.line if first is not None and first.line else 1)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def rule_descriptor(rule: Rule) -> dict[str, Any]:
+    """A SARIF reportingDescriptor for one rule."""
+    rows = "; ".join(f"{row}: {ROWS_BY_ID[row].summary()}" for row in rule.rows)
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": _clip(rule.rationale)},
+        "help": {"text": _clip(f"{rule.rationale}\n\nMatrix rows: {rows}"),
+                 "markdown": f"{rule.rationale}\n\nMatrix rows: {', '.join(rule.rows)}. "
+                             f"[Rule documentation]({rule.doc_url})"},
+        "helpUri": rule.doc_url,
+        "defaultConfiguration": {"level": rule.severity.value},
+        "properties": {"tags": ["asm-advisor", rule.effect.value], "precision": "high",
+                       "matrixRows": list(rule.rows)},
+    }
+
+
+def result(reason: Reason, index: dict[str, int], root: Path) -> dict[str, Any] | None:
+    """A SARIF result, or None when the finding has no file to point at."""
+    first = reason.objects[0] if reason.objects else None
+    if first is None or not first.file or first.file.startswith("<"):
+        return None
+    qualified = "/".join(part for part in (first.kind, first.namespace, first.name) if part)
+    uri = artifact_uri(first.file, root)
+    artifact = {"uri": uri} if uri.startswith("file:") else {"uri": uri,
+                                                               "uriBaseId": "%SRCROOT%"}
+    return {
+        "ruleId": reason.rule_id,
+        "ruleIndex": index[reason.rule_id],
+        "level": reason.severity,
+        "message": {"text": f"{reason.message}. [{', '.join(reason.matrix_rows)}]"},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": artifact,
+                "region": {"startLine": location_line(reason)},
+            },
+            "logicalLocations": [{"name": first.name, "fullyQualifiedName": qualified,
+                                  "kind": "resource"}],
+        }],
+        "partialFingerprints": {FINGERPRINT_KEY: reason.fingerprint},
+        "properties": {"effect": reason.effect, "matrixRows": list(reason.matrix_rows),
+                       "fieldPath": [str(p) for p in reason.field_path]},
+    }
+
+
+def _result_key(item: dict[str, Any]) -> tuple[str, int, str, str]:
+    physical = item["locations"][0]["physicalLocation"]
+    return (physical["artifactLocation"]["uri"], physical["region"]["startLine"],
+            item["ruleId"], item["partialFingerprints"][FINGERPRINT_KEY])
+
+
+def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
+    """The whole SARIF log as plain data."""
+    base = root or repo_root()
+    index = {rule.id: position for position, rule in enumerate(ALL_RULES)}
+    results = [item for reason in counted(report)
+               if (item := result(reason, index, base)) is not None]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "asm-advisor", "version": __version__, "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [rule_descriptor(rule) for rule in ALL_RULES],
+            }},
+            "columnKind": "utf16CodeUnits",
+            "results": sorted(results, key=_result_key),
+        }],
+    }
+
+
+def render(report: Report, color: bool = False) -> str:
+    """SARIF as deterministic JSON (sorted keys, no timestamps, trailing newline)."""
+    return json.dumps(sarif_log(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,418 @@
+"""A live cluster to Resources: discovery, then one paginated cluster-wide list per kind.
+
+Read-only (GET only), never Secrets. Items are taken as raw JSON and turned straight into
+``Resource`` values with ``SourceRef(cluster=True)``; the ``kubernetes`` client is used for
+kubeconfig / in-cluster configuration and its HTTP pool only, never for model objects, and it
+is imported lazily so that ``analyze`` never loads it.
+
+Fatal faults (unreachable server, TLS, 401, unknown context) raise ``ClusterError`` with a
+one-line message. A 403 on one kind is recorded and the scan goes on (a partial report); a
+kind the server does not serve is skipped and noted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
+from asm_mode_advisor.model import CLUSTER, Resource, as_dict, as_str, str_map
+
+DEFAULT_PAGE_SIZE = 500
+MAX_ATTEMPTS = 5
+MAX_RESTARTS = 3
+MAX_BACKOFF_SECONDS = 30.0
+REQUEST_TIMEOUT = (10.0, 120.0)
+JSON = "application/json"
+#: Metadata-only lists (served since Kubernetes 1.15): labels, annotations, owners; no spec.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+#: Kinds whose metadata is all the analysis needs (Nodes are only counted).
+METADATA_KINDS = frozenset({"Namespace", "Node"})
+#: Annotation dropped from every object: a stale copy of the manifest, large and misleading.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+class ClusterError(Exception):
+    """A fault that stops the scan; ``str()`` is the one-line message for the user."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """Status, headers and body of one GET."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport(Protocol):
+    """Something that performs one authenticated GET against the API server."""
+
+    def get(self, path: str, accept: str) -> HttpResponse:
+        """GET ``path`` (with its query string) asking for ``accept``."""
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """How to reach the cluster and how to read it."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    page_size: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass
+class ClusterSnapshot:
+    """What the scan read: resources plus facts about the read itself."""
+
+    resources: list[Resource] = field(default_factory=list)
+    node_count: int | None = None
+    server_version: str | None = None
+    #: ``plural.group/version`` lists the credentials may not read (HTTP 403).
+    forbidden: list[str] = field(default_factory=list)
+    #: ``Kind.group`` kinds the server does not serve (CRD not installed).
+    not_served: list[str] = field(default_factory=list)
+    #: Kind -> ``group/version`` actually listed.
+    versions: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class ServedKind:
+    """A known kind at the version the server serves it."""
+
+    info: KindInfo
+    version: str
+
+    @property
+    def api_version(self) -> str:
+        """``group/version`` (``v1`` for the core group)."""
+        return f"{self.info.group}/{self.version}" if self.info.group else self.version
+
+    @property
+    def list_path(self) -> str:
+        """Cluster-wide list path of this kind."""
+        prefix = f"/apis/{self.info.group}" if self.info.group else "/api"
+        return f"{prefix}/{self.version}/{self.info.plural}"
+
+    @property
+    def label(self) -> str:
+        """``plural.group/version`` for messages."""
+        group = f".{self.info.group}" if self.info.group else ""
+        return f"{self.info.plural}{group}/{self.version}"
+
+
+# --- the real transport ------------------------------------------------------------------
+
+
+class KubeTransport:
+    """GETs through the ``kubernetes`` client's configuration and connection pool."""
+
+    def __init__(self, api_client: Any) -> None:
+        self._api = api_client
+
+    def get(self, path: str, accept: str) -> HttpResponse:
+        """One GET; connection and TLS faults become ``ClusterError``."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            method, url, headers, _, _ = self._api.param_serialize(
+                "GET", path, header_params={"Accept": accept}, auth_settings=["BearerToken"])
+            response = self._api.call_api(method, url, header_params=headers,
+                                          _request_timeout=REQUEST_TIMEOUT)
+            body = response.read()
+        except ApiException as exc:
+            raise ClusterError(f"cannot reach the API server: {_first_line(exc.reason)}") from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise ClusterError(f"cannot reach the API server at "
+                               f"{self._api.configuration.host}: {_connection_reason(exc)}"
+                               ) from None
+        return HttpResponse(status=int(response.status), headers=dict(response.headers),
+                            body=body or b"")
+
+
+def _connection_reason(exc: Exception) -> str:
+    import urllib3
+
+    reason: object = getattr(exc, "reason", None) or exc
+    if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in type(reason).__name__:
+        return f"TLS failure: {_first_line(str(reason))}"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return "connection refused or host unreachable"
+    if isinstance(reason, urllib3.exceptions.TimeoutError):
+        return "timed out"
+    return _first_line(str(reason))
+
+
+def _first_line(text: object) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[-1].strip()[:300] if lines else "unknown error"
+
+
+def connect(options: ClusterOptions) -> KubeTransport:
+    """Load kubeconfig (``--kubeconfig``, ``KUBECONFIG``, ``~/.kube/config``) or in-cluster."""
+    import urllib3
+    from kubernetes import client
+    from kubernetes.config.config_exception import ConfigException
+
+    config: Any = importlib.import_module("kubernetes.config")
+    configuration = client.Configuration()
+    try:
+        if options.in_cluster:
+            config.load_incluster_config(client_configuration=configuration)
+        else:
+            config.load_kube_config(config_file=options.kubeconfig, context=options.context,
+                                    client_configuration=configuration, persist_config=False)
+    except ConfigException as exc:
+        raise ClusterError(_config_message(str(exc), options)) from None
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ClusterError(f"cannot load kubeconfig: {_first_line(exc)}") from None
+    configuration.retries = 1
+    # An insecure-skip-tls-verify kubeconfig is the user's choice; kubectl does not warn per
+    # request either, and the warning would flood stderr.
+    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+    return KubeTransport(client.ApiClient(configuration))
+
+
+def _config_message(text: str, options: ClusterOptions) -> str:
+    if options.in_cluster:
+        return f"in-cluster configuration not available: {_first_line(text)}"
+    if options.context and options.context in text:
+        return f"context {options.context!r} not found in kubeconfig"
+    return f"invalid kubeconfig: {_first_line(text)}"
+
+
+# --- requests with retries ---------------------------------------------------------------
+
+
+class Reader:
+    """Counts requests and retries 429/5xx with capped backoff honouring Retry-After."""
+
+    def __init__(self, transport: Transport, sleep: Callable[[float], None] = time.sleep,
+                 max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.transport = transport
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+        self.requests = 0
+
+    def get(self, path: str, accept: str = JSON) -> HttpResponse:
+        """GET with bounded retries; returns the final response, whatever its status."""
+        for attempt in range(1, self.max_attempts + 1):
+            self.requests += 1
+            response = self.transport.get(path, accept)
+            if response.status != 429 and response.status < 500:
+                return response
+            if attempt < self.max_attempts:
+                self.sleep(_backoff(attempt, response.headers))
+        return response
+
+
+def _backoff(attempt: int, headers: Mapping[str, str]) -> float:
+    """Seconds to wait before the next attempt: Retry-After when given, else 0.5 s doubling."""
+    retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
+    if retry_after.strip().isdigit():
+        return min(float(retry_after.strip()), MAX_BACKOFF_SECONDS)
+    return min(0.5 * float(2 ** (attempt - 1)), MAX_BACKOFF_SECONDS)
+
+
+def _decode(response: HttpResponse, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        raise ClusterError(f"{what}: the API server answered with something other than "
+                           "JSON") from None
+    if not isinstance(data, dict):
+        raise ClusterError(f"{what}: unexpected response from the API server")
+    return data
+
+
+def _status_message(response: HttpResponse) -> str:
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return f"HTTP {response.status}"
+    message = as_str(as_dict(data).get("message"))
+    return f"HTTP {response.status}: {message}" if message else f"HTTP {response.status}"
+
+
+def _check_fatal(response: HttpResponse, what: str) -> None:
+    """Raise for answers that mean nothing else can be read either."""
+    if response.status == 401:
+        raise ClusterError("the API server rejected the credentials (401 Unauthorized): the "
+                           "token or certificate is wrong or expired")
+    if response.status == 429 or response.status >= 500:
+        raise ClusterError(f"{what}: the API server kept failing after {MAX_ATTEMPTS} "
+                           f"attempts ({_status_message(response)})")
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+
+def _resources_of(reader: Reader, path: str) -> set[str] | None:
+    """Plural names served at a discovery path, or None when the group/version is absent."""
+    response = reader.get(path)
+    _check_fatal(response, f"discovery {path}")
+    if response.status in (403, 404):
+        return None
+    if response.status != 200:
+        raise ClusterError(f"discovery {path}: {_status_message(response)}")
+    return {as_str(item.get("name")) for item in _decode(response, path).get("resources", [])
+            if isinstance(item, dict)}
+
+
+def discover(reader: Reader) -> tuple[list[ServedKind], list[str]]:
+    """The served version of every known kind, and the kinds the server does not serve.
+
+    Requests: ``/api/v1``, ``/apis`` and one per candidate group/version the server offers,
+    whatever the number of namespaces or objects.
+    """
+    groups_response = reader.get("/apis")
+    _check_fatal(groups_response, "discovery /apis")
+    if groups_response.status != 200:
+        raise ClusterError(f"discovery /apis: {_status_message(groups_response)}")
+    offered: dict[str, set[str]] = {}
+    for group in _decode(groups_response, "/apis").get("groups", []):
+        if isinstance(group, dict):
+            offered[as_str(group.get("name"))] = {
+                as_str(v.get("version")) for v in group.get("versions", []) if isinstance(v, dict)}
+    offered[""] = {"v1"}
+    cache: dict[tuple[str, str], set[str] | None] = {}
+    served: list[ServedKind] = []
+    missing: list[str] = []
+    for info in KNOWN_KINDS:
+        version = _served_version(reader, info, offered, cache)
+        if version is None:
+            missing.append(f"{info.kind}.{info.group}" if info.group else info.kind)
+        else:
+            served.append(ServedKind(info, version))
+    return served, sorted(missing)
+
+
+def _served_version(reader: Reader, info: KindInfo, offered: dict[str, set[str]],
+                    cache: dict[tuple[str, str], set[str] | None]) -> str | None:
+    for version in info.versions:
+        if version not in offered.get(info.group, set()):
+            continue
+        key = (info.group, version)
+        if key not in cache:
+            path = f"/apis/{info.group}/{version}" if info.group else "/api/v1"
+            cache[key] = _resources_of(reader, path)
+        if info.plural in (cache[key] or set()):
+            return version
+    return None
+
+
+# --- lists -------------------------------------------------------------------------------
+
+
+class _Forbidden(Exception):
+    """The credentials may not list this kind."""
+
+
+def list_items(reader: Reader, kind: ServedKind, page_size: int,
+               accept: str = JSON) -> Iterator[dict[str, Any]]:
+    """Every item of one kind, cluster-wide, page by page; restarts on 410 (stale continue)."""
+    restarts = 0
+    while True:
+        try:
+            yield from _pages(reader, kind, page_size, accept)
+            return
+        except _ExpiredContinue:
+            restarts += 1
+            if restarts > MAX_RESTARTS:
+                raise ClusterError(f"list {kind.label}: the continue token expired "
+                                   f"{restarts} times; the list changes too fast") from None
+
+
+class _ExpiredContinue(Exception):
+    """HTTP 410 on a continued list."""
+
+
+def _pages(reader: Reader, kind: ServedKind, page_size: int,
+           accept: str) -> Iterator[dict[str, Any]]:
+    token = ""
+    collected: list[dict[str, Any]] = []
+    while True:
+        query: dict[str, str | int] = {"limit": page_size}
+        if token:
+            query["continue"] = token
+        response = reader.get(f"{kind.list_path}?{urlencode(query)}", accept)
+        _check_fatal(response, f"list {kind.label}")
+        if response.status == 403:
+            raise _Forbidden(kind.label)
+        if response.status == 410 and token:
+            raise _ExpiredContinue(kind.label)
+        if response.status == 404:
+            return
+        if response.status != 200:
+            raise ClusterError(f"list {kind.label}: {_status_message(response)}")
+        page = _decode(response, f"list {kind.label}")
+        collected.extend(item for item in page.get("items") or [] if isinstance(item, dict))
+        token = as_str(as_dict(page.get("metadata")).get("continue"))
+        if not token:
+            break
+    # Items are only handed out once the whole list is read, so a restart never duplicates.
+    yield from collected
+
+
+def to_resource(item: dict[str, Any], kind: ServedKind) -> Resource:
+    """A raw list item as a Resource from the cluster (managed fields and copies dropped)."""
+    item["kind"] = kind.info.kind
+    item["apiVersion"] = kind.api_version
+    metadata = as_dict(item.get("metadata"))
+    metadata.pop("managedFields", None)
+    annotations = as_dict(metadata.get("annotations"))
+    annotations.pop(LAST_APPLIED, None)
+    namespace = as_str(metadata.get("namespace")) or None
+    return Resource(kind=kind.info.kind, api_version=kind.api_version,
+                    name=as_str(metadata.get("name")),
+                    namespace=namespace if kind.info.namespaced else None,
+                    labels=str_map(metadata.get("labels")), annotations=str_map(annotations),
+                    body=item, source=CLUSTER)
+
+
+def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
+                 progress: Callable[[str], None] | None = None) -> ClusterSnapshot:
+    """Discover, then list every served kind once, cluster-wide."""
+    if page_size < 1:
+        raise ClusterError("--page-size must be at least 1")
+    snapshot = ClusterSnapshot()
+    version = reader.get("/version")
+    _check_fatal(version, "/version")
+    if version.status == 200:
+        snapshot.server_version = as_str(_decode(version, "/version").get("gitVersion")) or None
+    served, snapshot.not_served = discover(reader)
+    for kind in served:
+        if progress is not None:
+            progress(kind.label)
+        accept = METADATA_ONLY if kind.info.kind in METADATA_KINDS else JSON
+        try:
+            items = list(list_items(reader, kind, page_size, accept))
+        except _Forbidden:
+            snapshot.forbidden.append(kind.label)
+            continue
+        snapshot.versions[f"{kind.info.kind}.{kind.info.group}".rstrip(".")] = kind.api_version
+        if kind.info.kind == "Node":
+            snapshot.node_count = len(items)
+            continue
+        snapshot.resources.extend(to_resource(item, kind) for item in items)
+    snapshot.forbidden.sort()
+    snapshot.requests = reader.requests
+    return snapshot
+
+
+def only_namespaces(resources: list[Resource], namespaces: frozenset[str],
+                    keep: frozenset[str]) -> list[Resource]:
+    """Resources of the chosen namespaces (plus ``keep``, e.g. the root namespace)."""
+    wanted = namespaces | keep
+    return [r for r in resources
+            if (r.namespace in wanted) or (r.kind == "Namespace" and r.name in wanted)
+            or (r.namespace is None and r.kind != "Namespace")]

@@ -1,0 +1,71 @@
+"""A fast path from libyaml nodes to Python data, for the plain YAML manifests are made of.
+
+PyYAML's constructor is general (recursive objects, merge keys, custom tags) and pays for it on
+every node. Manifests use none of that, so :func:`build` turns a node tree straight into
+dicts, lists and scalars, reusing the safe constructor only for non-string scalars. Anything
+unusual (a merge key, a collection tag, a key that is not a string, a duplicate key, deep
+nesting) raises :class:`Unusual` and the caller constructs that document the standard way, so
+results and messages stay exactly those of the standard constructor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+STR_TAG = "tag:yaml.org,2002:str"
+MAP_TAG = "tag:yaml.org,2002:map"
+SEQ_TAG = "tag:yaml.org,2002:seq"
+#: Scalar tags whose safe constructors return a value directly (no generator, no recursion).
+SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in (
+    "null", "bool", "int", "float", "timestamp", "binary"))
+#: Plain scalars resolved so far (keys, names, numbers repeat across a corpus); bounded.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_LIMIT = 200_000
+
+
+class Unusual(Exception):
+    """The document needs the standard constructor."""
+
+
+def resolve_scalar(resolver: BaseResolver, value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag of a scalar, as ``BaseResolver.resolve`` gives it, remembered for plain values.
+
+    Only valid for resolvers without path resolvers (the safe loaders have none).
+    """
+    if not implicit[0]:
+        return STR_TAG
+    tag = _RESOLVED.get(value)
+    if tag is None:
+        tag = str(BaseResolver.resolve(resolver, ScalarNode, value, implicit))  # type: ignore[no-untyped-call]
+        if len(_RESOLVED) < _RESOLVED_LIMIT:
+            _RESOLVED[value] = tag
+    return tag
+
+
+def build(node: Node, constructors: dict[str, Any], loader: object) -> Any:
+    """Python data of ``node``; raises :class:`Unusual` for anything but plain YAML."""
+    if isinstance(node, ScalarNode):
+        tag = node.tag
+        if tag == STR_TAG:
+            return node.value
+        if tag in SCALAR_TAGS:
+            return constructors[tag](loader, node)
+        raise Unusual(tag)
+    if isinstance(node, MappingNode):
+        if node.tag != MAP_TAG:
+            raise Unusual(node.tag)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != STR_TAG or not isinstance(key_node, ScalarNode):
+                raise Unusual("key")
+            key = key_node.value
+            if key in mapping or key == "<<":
+                raise Unusual("duplicate")
+            mapping[key] = build(value_node, constructors, loader)
+        return mapping
+    if isinstance(node, SequenceNode) and node.tag == SEQ_TAG:
+        return [build(item, constructors, loader) for item in node.value]
+    raise Unusual(node.tag)

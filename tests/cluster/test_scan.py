@@ -1,0 +1,259 @@
+"""``asm-advisor scan`` against a real kube-apiserver (tests/cluster/apiserver.py).
+
+Objects are loaded as the admin user; ``scan`` runs as ``asm-reader`` (bound to the ClusterRole
+of deploy/rbac.yaml) or as ``limited``. No API is mocked here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from apiserver import CRDS_FILE, LIMITED_USER, READER_USER, TestCluster, load_yaml
+
+from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.sources.cluster import (
+    ClusterError,
+    ClusterOptions,
+    Reader,
+    connect,
+    read_cluster,
+)
+from asm_mode_advisor.sources.files import load_paths
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def example_objects() -> list[dict[str, Any]]:
+    """Every object of examples/, with CronJobs as batch/v1beta1 (the server is 1.20)."""
+    objects = []
+    for path in sorted(EXAMPLES.rglob("*.y*ml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not isinstance(document, dict):
+                continue
+            document = copy.deepcopy(document)
+            if document.get("kind") == "CronJob":
+                document["apiVersion"] = "batch/v1beta1"
+            objects.append(document)
+    return objects
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "asm_mode_advisor", "scan", *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def loaded(kube_cluster: TestCluster) -> TestCluster:
+    kube_cluster.apply(load_yaml(CRDS_FILE))
+    kube_cluster.apply(example_objects())
+    return kube_cluster
+
+
+@pytest.fixture(scope="module")
+def reader_config(loaded: TestCluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return loaded.write_kubeconfig(tmp_path_factory.mktemp("kc") / "reader",
+                                   token=loaded.reader_token, context_name="reader")
+
+
+def verdicts(report: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    return {ns["name"]: (ns["recommendation"], sorted({r["ruleId"] for r in ns["reasons"]}))
+            for ns in report["namespaces"]}
+
+
+def test_examples_give_the_same_verdicts_as_analyze(reader_config: Path) -> None:
+    files = load_paths([str(EXAMPLES)])
+    assert not files.errors
+    expected = verdicts(analyze(files.resources, [], Settings()).report.to_data())
+    result = run_cli("--kubeconfig", str(reader_config), "--output", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    scanned = verdicts(report)
+    assert len(expected) >= 10
+    for namespace, verdict in expected.items():
+        assert scanned.get(namespace) == verdict, namespace
+    assert report["source"] == "cluster"
+    objects = [o for ns in report["namespaces"] for r in ns["reasons"] for o in r["objects"]]
+    assert objects and all(o["source"] == "cluster" and "file" not in o for o in objects)
+    assert report["cluster"]["apiVersions"]["CronJob.batch"] == "batch/v1beta1"
+
+
+def test_namespace_filter_and_deterministic_output(reader_config: Path) -> None:
+    wanted = sorted(ns for ns in verdicts(json.loads(run_cli(
+        "--kubeconfig", str(reader_config), "-o", "json").stdout)) if ns != "default")[:2]
+    args = ["--kubeconfig", str(reader_config), "-o", "json", "-n", wanted[1], "-n", wanted[0]]
+    first, second = run_cli(*args), run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    report = json.loads(first.stdout)
+    assert [ns["name"] for ns in report["namespaces"]] == wanted
+    assert report["summary"]["namespaces"] == 2
+
+
+def test_scan_reads_only_get_list_and_never_secrets(loaded: TestCluster,
+                                                    reader_config: Path) -> None:
+    assert run_cli("--kubeconfig", str(reader_config), "-o", "json").returncode == 0
+    requested = loaded.requested_resources(READER_USER)
+    assert requested, "the audit log shows no request by the reader"
+    assert not [r for r in requested if r[2] in ("secrets", "configmaps")]
+    assert {verb for verb, _, _ in requested} <= {"get", "list"}
+    assert ("list", "", "pods") in requested
+
+
+def test_pagination_over_more_objects_than_a_page(loaded: TestCluster,
+                                                  reader_config: Path) -> None:
+    loaded.apply([{"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": f"page-{i}", "namespace": "paging"},
+                   "spec": {"ports": [{"name": "http", "port": 80}]}} for i in range(7)])
+    small = run_cli("--kubeconfig", str(reader_config), "-o", "json", "--page-size", "2")
+    large = run_cli("--kubeconfig", str(reader_config), "-o", "json")
+    assert small.returncode == 0, small.stderr
+    assert small.stdout == large.stdout
+    paging = next(ns for ns in json.loads(small.stdout)["namespaces"] if ns["name"] == "paging")
+    assert paging["objects"] >= 7
+    reader = Reader(connect(ClusterOptions(kubeconfig=str(reader_config))))
+    snapshot = read_cluster(reader, page_size=2)
+    assert len([r for r in snapshot.resources if r.namespace == "paging"]) >= 7
+    limits = [e for e in loaded.audit_events(READER_USER)
+              if "/namespaces" not in e.get("requestURI", "")
+              and e.get("requestURI", "").startswith("/api/v1/services?")
+              and "continue=" in e.get("requestURI", "")]
+    assert limits, "no continued list request reached the server"
+
+
+def _add_namespaces(cluster: TestCluster, prefix: str, count: int) -> None:
+    objects: list[dict[str, Any]] = []
+    for i in range(count):
+        namespace = f"{prefix}-{i}"
+        objects.append({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": namespace,
+                                     "labels": {"istio.io/dataplane-mode": "ambient"}}})
+        objects.append({"apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": "web", "namespace": namespace},
+                        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    cluster.apply(objects)
+
+
+def test_requests_do_not_grow_with_namespaces(loaded: TestCluster,
+                                              reader_config: Path) -> None:
+    options = ClusterOptions(kubeconfig=str(reader_config))
+    _add_namespaces(loaded, "few", 3)
+    few = read_cluster(Reader(connect(options)))
+    _add_namespaces(loaded, "many", 27)
+    many = read_cluster(Reader(connect(options)))
+    assert len({r.namespace for r in many.resources}) >= len(
+        {r.namespace for r in few.resources}) + 27
+    assert many.requests == few.requests
+    assert few.requests < 60
+
+
+def test_limited_user_gets_a_partial_report(loaded: TestCluster, tmp_path: Path) -> None:
+    loaded.grant(LIMITED_USER, [
+        {"apiGroups": [""], "resources": ["namespaces", "pods", "services"],
+         "verbs": ["get", "list"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+    ], name="asm-advisor-test-limited")
+    config = loaded.write_kubeconfig(tmp_path / "limited", token=loaded.limited_token,
+                                     context_name="limited")
+    strict = run_cli("--kubeconfig", str(config), "-o", "json")
+    assert strict.returncode == 2
+    report = json.loads(strict.stdout)
+    forbidden = report["cluster"]["forbidden"]
+    assert "virtualservices.networking.istio.io/v1" in forbidden
+    assert "statefulsets.apps/v1" in forbidden
+    assert "pods/v1" not in forbidden and "deployments.apps/v1" not in forbidden
+    assert report["cluster"]["partial"] is True
+    assert "forbidden: cannot list virtualservices.networking.istio.io/v1" in strict.stderr
+    assert "Traceback" not in strict.stderr
+    relaxed = run_cli("--kubeconfig", str(config), "-o", "json", "--allow-partial")
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert json.loads(relaxed.stdout)["cluster"]["forbidden"] == forbidden
+
+
+def test_wrong_token_is_one_line_and_exit_2(loaded: TestCluster, tmp_path: Path) -> None:
+    config = loaded.write_kubeconfig(tmp_path / "bad", token="not-a-token",
+                                     context_name="bad")
+    result = run_cli("--kubeconfig", str(config))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "401" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_context_is_exit_2(reader_config: Path) -> None:
+    result = run_cli("--kubeconfig", str(reader_config), "--context", "nowhere")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "asm-advisor: error: context 'nowhere' not found in " \
+                                    "kubeconfig"
+
+
+def test_kubeconfig_env_with_several_files(reader_config: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": [],
+                                     "users": [], "contexts": []}))
+    result = subprocess.run(
+        [sys.executable, "-m", "asm_mode_advisor", "scan", "--context", "reader", "-o",
+         "json"], capture_output=True, text=True, timeout=120, check=False,
+        env={"KUBECONFIG": f"{other}:{reader_config}", "PATH": "/usr/bin:/bin",
+             "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["source"] == "cluster"
+
+
+def test_tls_failure_is_exit_2(loaded: TestCluster, tmp_path: Path) -> None:
+    config = loaded.write_kubeconfig(tmp_path / "tls", token=loaded.reader_token,
+                                     context_name="tls")
+    data = yaml.safe_load(config.read_text())
+    # trust a self-signed CA that did not sign the server's certificate
+    ca = tmp_path / "other-ca.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=not-the-cluster-ca", "-keyout", str(tmp_path / "k.pem"),
+                    "-out", str(ca)], check=True, capture_output=True)
+    cluster = data["clusters"][0]["cluster"]
+    cluster.pop("certificate-authority-data", None)
+    cluster["certificate-authority"] = str(ca)
+    config.write_text(yaml.safe_dump(data))
+    result = run_cli("--kubeconfig", str(config))
+    assert result.returncode == 2
+    assert "TLS" in result.stderr or "certificate" in result.stderr.lower()
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_missing_crds_and_server_stopped_mid_scan(tmp_path: Path) -> None:
+    """A dedicated server without CRDs; it is stopped while the scan lists kinds."""
+    with TestCluster() as bare:
+        bare.apply([{"apiVersion": "v1", "kind": "Namespace",
+                     "metadata": {"name": "plain", "labels": {"istio-injection": "enabled"}}},
+                    {"apiVersion": "v1", "kind": "Service",
+                     "metadata": {"name": "web", "namespace": "plain"},
+                     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}])
+        config = bare.write_kubeconfig(tmp_path / "bare", token=bare.reader_token)
+        result = run_cli("--kubeconfig", str(config), "-o", "json", "-n", "plain")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert "VirtualService.networking.istio.io" in report["cluster"]["notServed"]
+        assert "HTTPRoute.gateway.networking.k8s.io" in report["cluster"]["notServed"]
+        assert report["namespaces"][0]["currentMode"] == "sidecar"
+
+        listed: list[str] = []
+
+        def stop_after_three(label: str) -> None:
+            listed.append(label)
+            if len(listed) == 3:
+                bare.stop()
+
+        reader = Reader(connect(ClusterOptions(kubeconfig=str(config))))
+        with pytest.raises(ClusterError) as caught:
+            read_cluster(reader, progress=stop_after_three)
+        assert "cannot reach the API server" in str(caught.value)
+        assert "\n" not in str(caught.value)
+        stopped = run_cli("--kubeconfig", str(config))
+        assert stopped.returncode == 2
+        assert stopped.stderr.startswith("asm-advisor: error: cannot reach the API server")
+        assert "Traceback" not in stopped.stderr
