@@ -33,7 +33,9 @@ readonly K8S_SRC_SUITE="bookworm"          # suite carrying kubernetes 1.20.5+re
 readonly K8S_SRC_PACKAGE="kubernetes"
 readonly DEB_SRC_BASENAME="asm-advisor-deb-src"
 
-ASSETS_DIR="${ASM_ADVISOR_ASSETS:-${HOME}/.cache/asm-advisor/kube-assets}"
+# Same default as tests/cluster/apiserver.py (Path.home() falls back to passwd too).
+HOME_DIR="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+ASSETS_DIR="${ASM_ADVISOR_ASSETS:-${HOME_DIR}/.cache/asm-advisor/kube-assets}"
 BUILD_ROOT="${ASM_ADVISOR_KUBE_BUILD_DIR:-$(dirname "${ASSETS_DIR}")/kube-build}"
 KEEP_BUILD="${ASM_ADVISOR_KEEP_BUILD:-0}"
 FORCE_GO="${ASM_ADVISOR_FORCE_GO:-0}"
@@ -159,6 +161,7 @@ get_etcd() {
 machine_codename() {
     local codename=""
     if [[ -r /etc/os-release ]]; then
+        # shellcheck disable=SC1091  # a system file, read at run time
         codename="$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")"
     fi
     printf '%s' "${codename}"

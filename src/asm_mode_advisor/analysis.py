@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from asm_mode_advisor.collector import paused
 from asm_mode_advisor.config import Config
 from asm_mode_advisor.engine import run_rules
 from asm_mode_advisor.inventory import ROOT_NAMESPACE, Inventory
@@ -40,6 +41,7 @@ class Analysis:
     report: Report
 
 
+@paused()
 def analyze(resources: Iterable[Resource], errors: Iterable[InputError], settings: Settings,
             *, files: int = 0, source: Literal["files", "cluster"] = "files",
             cluster: dict[str, Any] | None = None) -> Analysis:

@@ -11,6 +11,7 @@ import typer
 
 from asm_mode_advisor import __version__
 from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.collector import keep_alive_until_exit
 from asm_mode_advisor.commands import register as register_commands
 from asm_mode_advisor.config import (
     AssumeMode,
@@ -163,6 +164,7 @@ def analyze_command(
                         root_namespace=root_namespace, assume_mode=run.assume_mode,
                         config=run.config)
     result = analyze(loaded.resources, loaded.errors, settings, files=loaded.files)
+    keep_alive_until_exit()  # rendering no longer re-scans every parsed object
     finish(result.report, run, output, output_file)
 
 

@@ -17,7 +17,20 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Composes without resolving tags: only keys, shapes and lines are read here."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        return ""
+
+    def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 _DOCUMENT_MARKS = ("---", "...")
 FieldPath = tuple[str | int, ...]
 

@@ -480,6 +480,7 @@ class TestCluster:
         self._discovery: dict[str, dict[str, ResourceInfo]] = {}
         self._lock = threading.RLock()
         self._closed = False
+        self._keep_workdir = os.environ.get("ASM_ADVISOR_KEEP_CLUSTER_DIR") == "1"
         self.reader_cluster_role: str | None = None
         self.startup_seconds: float | None = None
         _LIVE_CLUSTERS.add(self)
@@ -501,6 +502,14 @@ class TestCluster:
     def start(self) -> TestCluster:
         """Generate credentials, start etcd and kube-apiserver, set up reader RBAC."""
         started = time.monotonic()
+        try:
+            self._start(started)
+        except BaseException:
+            self._keep_workdir = True  # the logs named in the error stay readable
+            raise
+        return self
+
+    def _start(self, started: float) -> None:
         self._pki.generate()
         self.audit_policy_path.write_text(AUDIT_POLICY, encoding="utf-8")
         self.token_file.write_text(
@@ -514,7 +523,6 @@ class TestCluster:
         self.start_apiserver()
         self._setup_reader_rbac()
         self.startup_seconds = time.monotonic() - started
-        return self
 
     def _spawn(self, args: list[str], log_path: Path) -> subprocess.Popen:
         log = open(log_path, "ab")  # noqa: SIM115 - open for the process lifetime
@@ -579,7 +587,6 @@ class TestCluster:
             "--advertise-address=127.0.0.1",
             f"--secure-port={self.port}",
             "--insecure-port=0",
-            f"--cert-dir={self.workdir / 'apiserver-certs'}",
             f"--tls-cert-file={pki.serving_cert}",
             f"--tls-private-key-file={pki.serving_key}",
             f"--service-account-key-file={pki.sa_pub}",
@@ -675,16 +682,18 @@ class TestCluster:
             if self._closed:
                 return
             self._closed = True
+            # Nothing is kept, so no graceful shutdown is needed for kube-apiserver.
             apiserver, self._apiserver = self._apiserver, None
-            self._terminate(apiserver)
+            if apiserver is not None and apiserver.poll() is None:
+                apiserver.kill()
+                apiserver.wait(timeout=10)
             etcd, self._etcd = self._etcd, None
             self._terminate(etcd)
             for fh in self._log_files:
                 with contextlib.suppress(OSError):
                     fh.close()
             self._log_files.clear()
-            keep = os.environ.get("ASM_ADVISOR_KEEP_CLUSTER_DIR") == "1"
-            if self._own_workdir and not keep:
+            if self._own_workdir and not self._keep_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
             _LIVE_CLUSTERS.discard(self)
 
@@ -794,18 +803,40 @@ class TestCluster:
         return kinds
 
     def resource_for(self, api_version: str, kind: str, *, wait: float = 0.0) -> ResourceInfo:
-        """REST mapping of apiVersion/kind via discovery (refreshed on a miss)."""
+        """REST mapping of apiVersion/kind via discovery (refreshed on a miss).
+
+        With ``wait``, a kind that a CustomResourceDefinition declares but the
+        server does not serve yet is waited for; anything else fails at once.
+        """
         deadline = time.monotonic() + wait
         refresh = False
         while True:
             kinds = self._group_version_resources(api_version, refresh=refresh)
             if kind in kinds:
                 return kinds[kind]
-            if refresh and time.monotonic() >= deadline:
+            if refresh and (
+                time.monotonic() >= deadline or not self._crd_declares(api_version, kind)
+            ):
                 raise ClusterError(f"the server does not serve {kind} in {api_version}")
             if refresh:
                 time.sleep(0.1)
             refresh = True
+
+    def _crd_declares(self, api_version: str, kind: str) -> bool:
+        group, version = _split_api_version(api_version)
+        if not group:
+            return False
+        status, body, _ = self.request(
+            "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        )
+        if status != 200:
+            return False
+        for crd in body.get("items") or []:
+            spec = crd.get("spec") or {}
+            if spec.get("group") == group and (spec.get("names") or {}).get("kind") == kind:
+                return any(v.get("name") == version and v.get("served")
+                           for v in spec.get("versions") or [])
+        return False
 
     def path_for(self, obj: dict) -> str:
         """REST path of one object (namespaced objects default to ``default``)."""

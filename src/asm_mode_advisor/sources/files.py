@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from asm_mode_advisor.collector import paused
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
 from asm_mode_advisor.model import InputError, Resource, SourceRef
 from asm_mode_advisor.sources import parallel
@@ -430,7 +431,7 @@ def load_paths(paths: Iterable[str], default_namespace: str = "default",
     expanded = list(expand_paths(paths))
     files = [path for path in expanded if isinstance(path, str) and path != "-"]
     result = LoadResult()
-    with file_progress(len(files)) as advance:
+    with paused(), file_progress(len(files)) as advance:
         parsed = parse_files(files, default_namespace, advance)
         for path in expanded:
             if isinstance(path, InputError):
