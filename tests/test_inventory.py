@@ -8,7 +8,7 @@ import pytest
 
 from asm_mode_advisor.inventory import Inventory, pod_template, selector_matches
 from asm_mode_advisor.model import Mode
-from conftest import inventory_from
+from support import inventory_from
 
 SHOP = """
 apiVersion: v1

@@ -9,7 +9,7 @@ from asm_mode_advisor.model import Mode
 from asm_mode_advisor.report import NamespaceVerdict
 from asm_mode_advisor.rules import RULES_BY_ID, Finding
 from asm_mode_advisor.verdict import benefits, decide, recommend
-from conftest import inventory_from
+from support import inventory_from
 
 #: One rule per effect.
 BLOCKS, NEEDS, FAVOURS, CHORE, INFO = "AMA305", "AMA101", "AMA201", "AMA405", "AMA409"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asm_mode_advisor.analysis import Analysis
-from conftest import analysis_from
+from support import analysis_from
 
 AMBIENT_NS = """
 apiVersion: v1

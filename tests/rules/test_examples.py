@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asm_mode_advisor.rules import ALL_RULES, Rule
-from conftest import analysis_from
+from support import analysis_from
 
 #: Rules the verdict adds (not a detector), so their trigger is a whole namespace.
 VERDICT_RULES = {"AMA203"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asm_mode_advisor.analysis import Analysis
 from asm_mode_advisor.rules import Finding
-from conftest import analysis_from
+from support import analysis_from
 
 APP = """
 apiVersion: apps/v1

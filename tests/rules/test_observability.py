@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asm_mode_advisor.analysis import Analysis
-from conftest import analysis_from
+from support import analysis_from
 
 APP = """
 apiVersion: apps/v1

@@ -6,7 +6,7 @@ import pytest
 
 from asm_mode_advisor.report import NamespaceVerdict
 from asm_mode_advisor.rules import Finding
-from conftest import analysis_from
+from support import analysis_from
 
 WORKLOAD = """
 apiVersion: apps/v1

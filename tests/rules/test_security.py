@@ -7,7 +7,7 @@ import pytest
 from asm_mode_advisor.report import NamespaceVerdict
 from asm_mode_advisor.rules import Finding
 from asm_mode_advisor.rules.security import l7_fields
-from conftest import analysis_from
+from support import analysis_from
 
 APP = """
 apiVersion: apps/v1

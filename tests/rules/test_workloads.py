@@ -7,7 +7,7 @@ import pytest
 from asm_mode_advisor.analysis import Analysis
 from asm_mode_advisor.rules import Finding
 from asm_mode_advisor.rules.workloads import server_first_ports
-from conftest import analysis_from
+from support import analysis_from
 
 
 def run(text: str) -> Analysis:
