@@ -45,6 +45,37 @@ def _overview(report: Report) -> Table:
     return table
 
 
+def _hanging(rows: list[tuple[Text, Text]]) -> Table:
+    """Two columns so that long lines wrap under their text, not under the marker."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, text in rows:
+        grid.add_row(label, text)
+    return grid
+
+
+def _reason_rows(verdict: NamespaceVerdict) -> list[tuple[Text, Text]]:
+    rows: list[tuple[Text, Text]] = []
+    shown: dict[str, int] = {}
+    for reason in verdict.reasons:
+        shown[reason.rule_id] = shown.get(reason.rule_id, 0) + 1
+        if shown[reason.rule_id] > MAX_REASONS_PER_RULE:
+            continue
+        label = Text(f"  {EFFECT_MARK.get(reason.effect, '-')} ")
+        label.append(reason.rule_id, style="bold")
+        text = Text(reason.message)
+        text.append(_where(reason), style="dim")
+        text.append(f" [{', '.join(reason.matrix_rows)}]", style="magenta")
+        rows.append((label, text))
+    for rule_id, count in sorted(shown.items()):
+        if count > MAX_REASONS_PER_RULE:
+            rows.append((Text("         "), Text(
+                f"… {count - MAX_REASONS_PER_RULE} more {rule_id} reason(s); see --output json",
+                style="dim")))
+    return rows
+
+
 def _details(console: Console, verdict: NamespaceVerdict) -> None:
     console.print()
     heading = Text(f"{verdict.name}: ", style="bold")
@@ -52,30 +83,17 @@ def _details(console: Console, verdict: NamespaceVerdict) -> None:
         verdict.recommendation, ""))
     heading.append(f"  (now: {verdict.current_mode}, {verdict.objects} objects)")
     console.print(heading)
-    shown: dict[str, int] = {}
-    for reason in verdict.reasons:
-        shown[reason.rule_id] = shown.get(reason.rule_id, 0) + 1
-        if shown[reason.rule_id] > MAX_REASONS_PER_RULE:
-            continue
-        line = Text(f"  {EFFECT_MARK.get(reason.effect, '-')} ")
-        line.append(f"{reason.rule_id} ", style="bold")
-        line.append(reason.message)
-        line.append(_where(reason), style="dim")
-        line.append(f" [{', '.join(reason.matrix_rows)}]", style="magenta")
-        console.print(line)
-    hidden = {rid: n - MAX_REASONS_PER_RULE for rid, n in shown.items()
-              if n > MAX_REASONS_PER_RULE}
-    for rule_id, count in sorted(hidden.items()):
-        console.print(Text(f"    … {count} more {rule_id} reason(s); see --output json",
-                           style="dim"))
+    rows = _reason_rows(verdict)
     for waypoint in verdict.waypoints:
         served = ", ".join(waypoint.services or waypoint.workloads) or "the namespace"
         state = "exists" if waypoint.exists else "to create"
-        console.print(Text(f"  waypoint {waypoint.name} (for: {waypoint.for_}, {state}) "
-                           f"serves: {served}", style="cyan"))
-    if verdict.benefits:
-        console.print(Text("  benefits: " + "; ".join(f"{b.text} [{b.row}]"
-                                                      for b in verdict.benefits), style="dim"))
+        rows.append((Text("  waypoint", style="cyan"), Text(
+            f"{waypoint.name} (for: {waypoint.for_}, {state}) serves: {served}", style="cyan")))
+    for index, benefit in enumerate(verdict.benefits):
+        rows.append((Text("  benefits" if index == 0 else "", style="dim"),
+                     Text(f"{benefit.text} [{benefit.row}]", style="dim")))
+    if rows:
+        console.print(_hanging(rows))
 
 
 def render(report: Report, color: bool = False) -> str:
@@ -92,4 +110,5 @@ def render(report: Report, color: bool = False) -> str:
     console.print(f"{summary.namespaces} namespaces ({counts}); {summary.objects} objects from "
                   f"{summary.files} file(s); {summary.errors} input error(s); mesh version "
                   f"{report.mesh_version}")
-    return buffer.getvalue()
+    # Grid columns pad to full width; trailing blanks only make diffs and copies noisy.
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
