@@ -168,8 +168,15 @@ class Inventory:
 
     def in_namespace(self, namespace: str) -> list[Resource]:
         """Every resource in a namespace."""
-        return [r for (ns, _), items in sorted(self._by_ns_kind.items(), key=_index_key)
-                if ns == namespace for r in items]
+        return list(self._by_namespace.get(namespace, ()))
+
+    @cached_property
+    def _by_namespace(self) -> dict[str | None, list[Resource]]:
+        """Resources per namespace, by kind then name (built once, on first use)."""
+        grouped: dict[str | None, list[Resource]] = defaultdict(list)
+        for (namespace, _), items in sorted(self._by_ns_kind.items(), key=_index_key):
+            grouped[namespace].extend(items)
+        return dict(grouped)
 
     @cached_property
     def counts(self) -> dict[str | None, int]:

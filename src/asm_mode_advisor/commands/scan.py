@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.collector import keep_alive_until_exit, paused
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
 from asm_mode_advisor.live import cluster_facts, detected_mesh_version, resolve_mesh_version
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
@@ -70,6 +71,7 @@ def progress_reporter() -> Iterator[Callable[[str], None] | None]:
         yield lambda label: status.update(f"asm-advisor: listing {label}")
 
 
+@paused()  # the listed objects are acyclic; collections would re-walk them all
 def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
              root_namespace: str = ROOT_NAMESPACE) -> tuple[Report, ClusterSnapshot]:
     """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault."""
@@ -153,5 +155,6 @@ def scan_command(
     except ClusterError as exc:
         err(f"error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
+    keep_alive_until_exit()
     emit(report, output, output_file)
     raise typer.Exit(exit_code(report, snapshot, allow_partial))

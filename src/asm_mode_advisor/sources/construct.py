@@ -5,11 +5,13 @@ every node. Manifests use none of that, so :func:`build` turns a node tree strai
 dicts, lists and scalars, reusing the safe constructor only for non-string scalars. Anything
 unusual (a merge key, a collection tag, a key that is not a string, a duplicate key, deep
 nesting) raises :class:`Unusual` and the caller constructs that document the standard way, so
-results and messages stay exactly those of the standard constructor.
+results and messages stay exactly those of the standard constructor. Strings are interned:
+keys and most values repeat across thousands of manifests, so each is kept once.
 """
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -50,7 +52,7 @@ def build(node: Node, constructors: dict[str, Any], loader: object) -> Any:
     if isinstance(node, ScalarNode):
         tag = node.tag
         if tag == STR_TAG:
-            return node.value
+            return intern(node.value)
         if tag in SCALAR_TAGS:
             return constructors[tag](loader, node)
         raise Unusual(tag)
@@ -61,7 +63,7 @@ def build(node: Node, constructors: dict[str, Any], loader: object) -> Any:
         for key_node, value_node in node.value:
             if key_node.tag != STR_TAG or not isinstance(key_node, ScalarNode):
                 raise Unusual("key")
-            key = key_node.value
+            key = intern(key_node.value)
             if key in mapping or key == "<<":
                 raise Unusual("duplicate")
             mapping[key] = build(value_node, constructors, loader)
