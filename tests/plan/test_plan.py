@@ -26,8 +26,14 @@ EXAMPLE_NAMES = ("canary-routing", "jwt-api", "l4-only", "mixed-shop", "tracing"
                  "batch-jobs", "database")
 
 
+@pytest.fixture(autouse=True)
+def _from_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Goldens cite files relative to the repository root, wherever the clone lives."""
+    monkeypatch.chdir(ROOT)
+
+
 def analysis_of(path: Path) -> Analysis:
-    loaded = load_paths([str(path)])
+    loaded = load_paths([str(path.relative_to(ROOT))])
     return analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files)
 
 
