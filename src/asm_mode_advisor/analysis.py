@@ -30,6 +30,8 @@ class Settings:
     root_namespace: str = ROOT_NAMESPACE
     assume_mode: str | None = None
     config: Config = field(default_factory=Config)
+    #: ``Kind.group`` of kinds the source could not read (403 in a scan).
+    unread: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -53,7 +55,8 @@ def analyze(resources: Iterable[Resource], errors: Iterable[InputError], setting
     """
     inventory = Inventory.build(resources, default_namespace=settings.default_namespace,
                                 root_namespace=settings.root_namespace)
-    context = Context(mesh_version=settings.mesh_version, assume_mode=settings.assume_mode)
+    context = Context(mesh_version=settings.mesh_version, assume_mode=settings.assume_mode,
+                      unread=settings.unread)
     findings, rule_errors = run_rules(inventory, context)
     filtered = filter_findings(findings, inventory, settings.config)
     findings = filtered.kept

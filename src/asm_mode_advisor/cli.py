@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,17 +12,9 @@ from asm_mode_advisor import __version__
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.collector import keep_alive_until_exit
 from asm_mode_advisor.commands import register as register_commands
-from asm_mode_advisor.config import (
-    AssumeMode,
-    ConfigError,
-    FailOn,
-    RunOptions,
-    load_config,
-    resolve,
-)
-from asm_mode_advisor.gate import exit_code, summary_line, with_baseline
+from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err, finish, gate_options
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
-from asm_mode_advisor.matrix import ROWS, parse_version
+from asm_mode_advisor.matrix import ROWS
 from asm_mode_advisor.options import (
     DEFAULT_MESH_VERSION,
     DEFAULT_OUTPUT,
@@ -37,15 +28,9 @@ from asm_mode_advisor.options import (
     OutputOption,
     RootNamespaceOption,
 )
-from asm_mode_advisor.render import OutputFormat, render
-from asm_mode_advisor.report import Report
 from asm_mode_advisor.rules import ALL_RULES, get
 from asm_mode_advisor.rules_doc import rule_markdown
 from asm_mode_advisor.sources.files import load_paths
-from asm_mode_advisor.suppress import BaselineError
-
-EXIT_OK = 0
-EXIT_INPUT = 2
 
 app = typer.Typer(
     name="asm-advisor", no_args_is_help=True, add_completion=False,
@@ -67,76 +52,6 @@ def _root(version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True,
         help="Print the version and exit.")] = False) -> None:
     """Advise Sidecar vs Ambient per namespace."""
-
-
-def err(message: str) -> None:
-    """One line on stderr, prefixed with the tool name."""
-    typer.echo(f"asm-advisor: {message}", err=True)
-
-
-def use_color() -> bool:
-    """Colours only on a terminal, and never with NO_COLOR set."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def check_mesh_version(mesh_version: str) -> None:
-    """Reject a version that does not parse (usage error, exit 2)."""
-    if parse_version(mesh_version) is None:
-        err(f"error: --mesh-version {mesh_version!r} is not a version like 1.25")
-        raise typer.Exit(EXIT_INPUT)
-
-
-def emit(report: Report, output: OutputFormat, output_file: Path | None) -> None:
-    """Print errors to stderr, the report to stdout, and optionally to a file."""
-    for error in report.errors:
-        where = error.file or "<input>"
-        if error.line:
-            where = f"{where}:{error.line}"
-        err(f"{where}: {error.message}")
-    if output_file is not None:
-        try:
-            output_file.write_text(render(report, output), encoding="utf-8")
-        except OSError as exc:
-            err(f"error: cannot write {output_file}: {exc.strerror or exc}")
-            raise typer.Exit(EXIT_INPUT) from None
-        if output is not OutputFormat.TABLE:
-            typer.echo(render(report, OutputFormat.TABLE, use_color()), nl=False)
-            return
-    typer.echo(render(report, output, use_color() and output is OutputFormat.TABLE), nl=False)
-
-
-def given(ctx: typer.Context, name: str) -> bool:
-    """True when option ``name`` came from the command line or the environment."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
-
-
-def gate_options(ctx: typer.Context, config: Path | None, *, mesh_version: str,
-                 fail_on: FailOn | None, assume_mode: AssumeMode | None,
-                 baseline: Path | None) -> RunOptions:
-    """Config file plus gate flags (flags win), or exit 2 with a one-line message."""
-    try:
-        loaded = load_config(config)
-    except ConfigError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
-    return resolve(loaded, mesh_version=mesh_version if given(ctx, "mesh_version") else None,
-                   fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
-
-
-def finish(report: Report, run: RunOptions, output: OutputFormat,
-           output_file: Path | None) -> None:
-    """Apply the baseline, print the report, and exit with the gate's code."""
-    try:
-        report = with_baseline(report, run.baseline)
-    except BaselineError as exc:
-        err(f"error: {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
-    emit(report, output, output_file)
-    code = exit_code(report, run.fail_on)
-    if code == 1:
-        err(summary_line(report, run.fail_on))
-    raise typer.Exit(code)
 
 
 @app.command("analyze")

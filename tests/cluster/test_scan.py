@@ -177,6 +177,25 @@ def test_limited_user_gets_a_partial_report(loaded: TestCluster, tmp_path: Path)
     assert json.loads(relaxed.stdout)["cluster"]["forbidden"] == forbidden
 
 
+def test_scan_applies_the_same_gate_as_analyze(reader_config: Path, tmp_path: Path) -> None:
+    passed = run_cli("--kubeconfig", str(reader_config), "-o", "json")
+    assert passed.returncode == 0, passed.stderr
+    notes = run_cli("--kubeconfig", str(reader_config), "-o", "json", "--fail-on", "note")
+    assert notes.returncode == 1
+    assert notes.stderr.strip().splitlines()[-1].startswith("asm-advisor: gate failed")
+    assumed = run_cli("--kubeconfig", str(reader_config), "-o", "json",
+                      "--assume-mode", "ambient")
+    assert assumed.returncode == 1
+    errors = {r["ruleId"] for ns in json.loads(assumed.stdout)["namespaces"]
+              for r in ns["reasons"] if r["severity"] == "error"}
+    assert "AMA501" in errors  # L7 configuration with no waypoint in use
+    config = tmp_path / ".asm-advisor.yaml"
+    config.write_text("failOn: never\n", encoding="utf-8")
+    from_config = run_cli("--kubeconfig", str(reader_config), "--config", str(config),
+                          "--assume-mode", "ambient", "-o", "json")
+    assert from_config.returncode == 0, from_config.stderr
+
+
 def test_wrong_token_is_one_line_and_exit_2(loaded: TestCluster, tmp_path: Path) -> None:
     config = loaded.write_kubeconfig(tmp_path / "bad", token="not-a-token",
                                      context_name="bad")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from asm_mode_advisor.analysis import Analysis
-from support import analysis_from
+from asm_mode_advisor.analysis import Analysis, Settings, analyze
+from support import analysis_from, load
 
 AMBIENT_NS = """
 apiVersion: v1
@@ -151,6 +151,15 @@ def test_label_without_gateway_is_not_a_waypoint_in_use() -> None:
     analysis = run(WAYPOINT_NS, SERVICE, VS_FAULT)
     assert fired(analysis, "AMA501")
     assert fired(analysis, "AMA505")
+
+
+def test_unreadable_waypoints_silence_the_checks_that_rest_on_them() -> None:
+    text = "\n---\n".join((WAYPOINT_NS, SERVICE, VS_FAULT))
+    loaded = load(text)
+    unread = frozenset({"Gateway.gateway.networking.k8s.io"})
+    analysis = analyze(loaded.resources, loaded.errors, Settings(unread=unread), files=1)
+    assert fired(analysis, "AMA501") == [] and fired(analysis, "AMA505") == []
+    assert fired(run(WAYPOINT_NS, SERVICE, VS_FAULT), "AMA505")  # readable: still an error
 
 
 def test_sidecar_and_unlabelled_namespaces_get_no_conformance_findings() -> None:

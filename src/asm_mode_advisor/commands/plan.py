@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from asm_mode_advisor.analysis import Analysis, Settings, analyze
+from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.options import DefaultNamespaceOption
 from asm_mode_advisor.plan import PlanSettings, build_plan
@@ -22,7 +23,6 @@ from asm_mode_advisor.plan.write import PlanWriteError, write_plan
 from asm_mode_advisor.sources.files import load_paths
 
 EXIT_OK = 0
-EXIT_INPUT = 2
 
 
 class PlanFormat(StrEnum):
@@ -59,8 +59,6 @@ def from_cluster(namespaces: list[str], mesh_version: str | None) -> tuple[Analy
 
 
 def _check_quantities(cpu: str, memory: str) -> None:
-    from asm_mode_advisor.cli import err
-
     if parse_cpu(cpu) is None:
         err(f"error: --sidecar-cpu {cpu!r} is not a CPU quantity like 100m or 0.5")
         raise typer.Exit(EXIT_INPUT)
@@ -102,8 +100,6 @@ def plan_command(
     ] = False,
 ) -> None:
     """Write a ready-to-apply migration plan with cost and latency estimates."""
-    from asm_mode_advisor.cli import check_mesh_version, err
-
     if mesh_version is not None:
         check_mesh_version(mesh_version)
     _check_quantities(sidecar_cpu, sidecar_memory)

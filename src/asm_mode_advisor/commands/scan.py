@@ -9,17 +9,27 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.collector import keep_alive_until_exit, paused
+from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err, finish, gate_options
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
 from asm_mode_advisor.live import cluster_facts, detected_mesh_version, resolve_mesh_version
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.model import InputError, Mode
-from asm_mode_advisor.options import DEFAULT_OUTPUT, OutputFileOption, OutputOption
+from asm_mode_advisor.options import (
+    DEFAULT_OUTPUT,
+    AssumeModeOption,
+    BaselineOption,
+    ConfigOption,
+    FailOnOption,
+    OutputFileOption,
+    OutputOption,
+)
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.sources.cluster import (
     DEFAULT_PAGE_SIZE,
@@ -32,8 +42,6 @@ from asm_mode_advisor.sources.cluster import (
     read_cluster,
 )
 
-EXIT_OK = 0
-EXIT_INPUT = 2
 CLUSTER_SOURCE = "cluster"
 NAMESPACES_LIST = "namespaces/v1"
 
@@ -73,7 +81,8 @@ def progress_reporter() -> Iterator[Callable[[str], None] | None]:
 
 @paused()  # the listed objects are acyclic; collections would re-walk them all
 def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
-             root_namespace: str = ROOT_NAMESPACE) -> tuple[Report, ClusterSnapshot]:
+             root_namespace: str = ROOT_NAMESPACE,
+             base: Settings | None = None) -> tuple[Report, ClusterSnapshot]:
     """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault."""
     transport = connect(options)
     with progress_reporter() as progress:
@@ -87,7 +96,8 @@ def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str |
     present = {r.name for r in snapshot.resources if r.kind == "Namespace"} | {
         r.namespace for r in snapshot.resources if r.namespace}
     missing = sorted(chosen - present) if NAMESPACES_LIST not in snapshot.forbidden else []
-    settings = Settings(mesh_version=version, root_namespace=root_namespace)
+    settings = replace(base or Settings(), mesh_version=version, root_namespace=root_namespace,
+                       unread=frozenset(snapshot.unread))
     result = analyze(resources, scan_errors(snapshot, missing), settings, source="cluster")
     shown = chosen or frozenset(result.inventory.namespaces)
     facts: dict[str, Any] = {
@@ -106,18 +116,13 @@ def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str |
     return report, snapshot
 
 
-def exit_code(report: Report, snapshot: ClusterSnapshot, allow_partial: bool) -> int:
-    """2 on any error, except that unreadable kinds are accepted with ``--allow-partial``."""
-    forbidden = len(snapshot.forbidden) if allow_partial else 0
-    return EXIT_INPUT if len(report.errors) > forbidden else EXIT_OK
-
-
 def register(app: typer.Typer) -> None:
     """Add ``scan`` to the app."""
     app.command("scan")(scan_command)
 
 
 def scan_command(
+    ctx: typer.Context,
     kubeconfig: Annotated[str | None, typer.Option(
         "--kubeconfig", help="Kubeconfig file (default: $KUBECONFIG, which may list several "
                              "files, then ~/.kube/config).")] = None,
@@ -142,19 +147,27 @@ def scan_command(
     root_namespace: Annotated[str, typer.Option(
         "--root-namespace", help="Istio root namespace (mesh-wide policies live there).")
     ] = ROOT_NAMESPACE,
+    fail_on: FailOnOption = None,
+    config: ConfigOption = None,
+    baseline: BaselineOption = None,
+    assume_mode: AssumeModeOption = None,
 ) -> None:
     """Scan a live cluster (read-only) and print a verdict per namespace."""
-    from asm_mode_advisor.cli import check_mesh_version, emit, err
-
+    run = gate_options(ctx, config, mesh_version=mesh_version or DEFAULT_MESH_VERSION,
+                       fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
+    if mesh_version is None and run.config.mesh_version is not None:
+        mesh_version = run.mesh_version  # the config file names it; detection is skipped
     if mesh_version is not None:
         check_mesh_version(mesh_version)
     options = ClusterOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster,
                              page_size=page_size)
     try:
-        report, snapshot = run_scan(options, namespace or [], mesh_version, root_namespace)
+        report, snapshot = run_scan(
+            options, namespace or [], mesh_version, root_namespace,
+            Settings(assume_mode=run.assume_mode, config=run.config))
     except ClusterError as exc:
         err(f"error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
     keep_alive_until_exit()
-    emit(report, output, output_file)
-    raise typer.Exit(exit_code(report, snapshot, allow_partial))
+    finish(report, run, output, output_file,
+           tolerated_errors=len(snapshot.forbidden) if allow_partial else 0)

@@ -24,6 +24,8 @@ class Context:
 
     mesh_version: str = DEFAULT_MESH_VERSION
     assume_mode: str | None = None
+    #: ``Kind.group`` of kinds the source could not read (403 in a scan).
+    unread: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

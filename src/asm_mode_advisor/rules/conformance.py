@@ -553,6 +553,9 @@ def _leftovers(capability: list[Finding], ambient: set[str]) -> Iterator[Finding
             workloads=source.workloads, path=path), source)
 
 
+WAYPOINT_KIND = "Gateway.gateway.networking.k8s.io"
+
+
 def detect_conformance(inventory: Inventory, context: Context) -> Iterator[Finding]:
     """Every conformance check; the capability rules run again only when one applies."""
     yield from _dual_mode(inventory)
@@ -563,9 +566,14 @@ def detect_conformance(inventory: Inventory, context: Context) -> Iterator[Findi
     ambient = ambient_namespaces(inventory, context, capability)
     if not ambient:
         return
-    yield from _l7_findings(inventory, capability, ambient)
+    # With the waypoint Gateways unreadable (a scan without rights to them), "no waypoint"
+    # would be a guess: the checks that rest on waypoints stay silent rather than wrong.
+    waypoints_known = WAYPOINT_KIND not in context.unread
+    if waypoints_known:
+        yield from _l7_findings(inventory, capability, ambient)
     yield from _envoy_filters(capability, ambient)
-    yield from _waypoint_bindings(inventory, ambient)
+    if waypoints_known:
+        yield from _waypoint_bindings(inventory, ambient)
     yield from _leftovers(capability, ambient)
 
 

@@ -77,6 +77,8 @@ class ClusterSnapshot:
     server_version: str | None = None
     #: ``plural.group/version`` lists the credentials may not read (HTTP 403).
     forbidden: list[str] = field(default_factory=list)
+    #: ``Kind.group`` of the kinds behind ``forbidden``.
+    unread: set[str] = field(default_factory=set)
     #: ``Kind.group`` kinds the server does not serve (CRD not installed).
     not_served: list[str] = field(default_factory=list)
     #: Kind -> ``group/version`` actually listed.
@@ -398,6 +400,7 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
             items = list(list_items(reader, kind, page_size, accept))
         except _Forbidden:
             snapshot.forbidden.append(kind.label)
+            snapshot.unread.add(f"{kind.info.kind}.{kind.info.group}".rstrip("."))
             continue
         snapshot.versions[f"{kind.info.kind}.{kind.info.group}".rstrip(".")] = kind.api_version
         if kind.info.kind == "Node":
