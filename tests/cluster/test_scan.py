@@ -225,6 +225,53 @@ def test_kubeconfig_env_with_several_files(reader_config: Path, tmp_path: Path) 
     assert json.loads(result.stdout)["source"] == "cluster"
 
 
+def test_credential_plugin_goes_through_the_kubernetes_client(loaded: TestCluster,
+                                                              tmp_path: Path) -> None:
+    """An exec plugin (as cloud CLIs use) is served by the client fallback, for real."""
+    config = loaded.write_kubeconfig(tmp_path / "exec", token=loaded.reader_token,
+                                     context_name="exec")
+    data = yaml.safe_load(config.read_text())
+    credential = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1",
+                             "kind": "ExecCredential",
+                             "status": {"token": loaded.reader_token}})
+    data["users"][0]["user"] = {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "/bin/sh",
+        "args": ["-c", f"printf '%s' '{credential}'"], "interactiveMode": "Never"}}
+    config.write_text(yaml.safe_dump(data))
+    options = ClusterOptions(kubeconfig=str(config))
+    transport = connect(options)
+    assert type(transport).__name__ == "KubeTransport"
+    snapshot = read_cluster(Reader(transport))
+    assert any(r.kind == "Namespace" for r in snapshot.resources)
+    assert not snapshot.forbidden
+
+
+def test_token_file_and_ca_path_use_the_stdlib_transport(loaded: TestCluster,
+                                                         tmp_path: Path) -> None:
+    config = loaded.write_kubeconfig(tmp_path / "files", token=loaded.reader_token,
+                                     context_name="files", embed_ca=False)
+    data = yaml.safe_load(config.read_text())
+    (tmp_path / "reader.token").write_text(loaded.reader_token + "\n")
+    data["users"][0]["user"] = {"tokenFile": "reader.token"}
+    config.write_text(yaml.safe_dump(data))
+    transport = connect(ClusterOptions(kubeconfig=str(config)))
+    assert type(transport).__name__ == "NativeTransport"
+    snapshot = read_cluster(Reader(transport), page_size=3)
+    namespaces = {r.name for r in snapshot.resources if r.kind == "Namespace"}
+    assert {"reviews", "orders", "stock"} <= namespaces
+
+
+def test_token_scan_never_imports_the_kubernetes_client(reader_config: Path) -> None:
+    code = ("import sys\nfrom asm_mode_advisor.cli import main\n"
+            f"sys.argv = ['asm-advisor', 'scan', '--kubeconfig', {str(reader_config)!r}, "
+            "'-o', 'json']\n"
+            "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
+            "print('KUBERNETES', 'kubernetes' in sys.modules, code, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert "KUBERNETES False 0" in result.stderr, result.stderr[-500:]
+
+
 def test_tls_failure_is_exit_2(loaded: TestCluster, tmp_path: Path) -> None:
     config = loaded.write_kubeconfig(tmp_path / "tls", token=loaded.reader_token,
                                      context_name="tls")

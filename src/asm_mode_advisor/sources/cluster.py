@@ -1,9 +1,11 @@
 """A live cluster to Resources: discovery, then one paginated cluster-wide list per kind.
 
 Read-only (GET only), never Secrets. Items are taken as raw JSON and turned straight into
-``Resource`` values with ``SourceRef(cluster=True)``; the ``kubernetes`` client is used for
-kubeconfig / in-cluster configuration and its HTTP pool only, never for model objects, and it
-is imported lazily so that ``analyze`` never loads it.
+``Resource`` values with ``SourceRef(cluster=True)``. Token, certificate and basic-auth
+kubeconfigs are served by a small keep-alive HTTPS transport of our own; credential plugins
+and proxies fall back to the ``kubernetes`` client's configuration and pool, imported lazily
+(and only then), never for model objects. Kinds are listed by a few threads at once, each list
+still one paginated cluster-wide request chain.
 
 Fatal faults (unreachable server, TLS, 401, unknown context) raise ``ClusterError`` with a
 one-line message. A 403 on one kind is recorded and the scan goes on (a partial report); a
@@ -12,17 +14,29 @@ kind the server does not serve is skipped and noted.
 
 from __future__ import annotations
 
+import http.client
 import importlib
 import json
+import socket
+import ssl
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
 from asm_mode_advisor.model import CLUSTER, Resource, as_dict, as_str, str_map
+from asm_mode_advisor.sources.kubeconfig import (
+    Endpoint,
+    KubeconfigError,
+    NeedsClient,
+    in_cluster_endpoint,
+    load_endpoint,
+)
 
 DEFAULT_PAGE_SIZE = 500
 MAX_ATTEMPTS = 5
@@ -36,6 +50,8 @@ METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v
 METADATA_KINDS = frozenset({"Namespace", "Node"})
 #: Annotation dropped from every object: a stale copy of the manifest, large and misleading.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: Lists in flight at once: the server serialises one while we parse another.
+LIST_THREADS = 4
 
 
 class ClusterError(Exception):
@@ -111,7 +127,80 @@ class ServedKind:
         return f"{self.info.plural}{group}/{self.version}"
 
 
-# --- the real transport ------------------------------------------------------------------
+# --- the real transports -----------------------------------------------------------------
+
+
+class NativeTransport:
+    """GETs over one kept-alive HTTP(S) connection per thread (stdlib only)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._endpoint = endpoint
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            endpoint = self._endpoint
+            timeout = REQUEST_TIMEOUT[1]
+            if endpoint.ssl_context is None:
+                connection = http.client.HTTPConnection(endpoint.host, endpoint.port,
+                                                        timeout=timeout)
+            else:
+                connection = _HTTPSConnection(endpoint, timeout)
+            self._local.connection = connection
+        return connection
+
+    def get(self, path: str, accept: str) -> HttpResponse:
+        """One GET; a connection the server closed while idle is reopened once."""
+        headers = {**self._endpoint.headers, "Accept": accept,
+                   "User-Agent": "asm-advisor"}
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                body = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError,
+                    ConnectionResetError) as exc:
+                self._local.connection = None
+                connection.close()
+                if attempt == 2:
+                    raise self._unreachable(exc) from None
+                continue
+            except (OSError, http.client.HTTPException) as exc:
+                self._local.connection = None
+                connection.close()
+                raise self._unreachable(exc) from None
+            return HttpResponse(status=response.status, headers=dict(response.getheaders()),
+                                body=body)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    def _unreachable(self, exc: BaseException) -> ClusterError:
+        if isinstance(exc, ssl.SSLError):
+            reason = f"TLS failure: {_first_line(exc)}"
+        elif isinstance(exc, ConnectionRefusedError | socket.gaierror):
+            reason = "connection refused or host unreachable"
+        elif isinstance(exc, TimeoutError):
+            reason = "timed out"
+        else:
+            reason = _first_line(exc)
+        return ClusterError(f"cannot reach the API server at {self._endpoint.url}: {reason}")
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS with the kubeconfig's TLS settings, and its ``tls-server-name`` when set."""
+
+    def __init__(self, endpoint: Endpoint, timeout: float) -> None:
+        super().__init__(endpoint.host, endpoint.port, timeout=timeout,
+                         context=endpoint.ssl_context)
+        self._server_hostname = endpoint.server_hostname or endpoint.host
+        self._tls = endpoint.ssl_context
+
+    def connect(self) -> None:
+        """Open the socket and wrap it, naming the server the certificate must match."""
+        http.client.HTTPConnection.connect(self)
+        assert self._tls is not None
+        self.sock = self._tls.wrap_socket(self.sock, server_hostname=self._server_hostname)
 
 
 class KubeTransport:
@@ -159,8 +248,24 @@ def _first_line(text: object) -> str:
     return lines[-1].strip()[:300] if lines else "unknown error"
 
 
-def connect(options: ClusterOptions) -> KubeTransport:
-    """Load kubeconfig (``--kubeconfig``, ``KUBECONFIG``, ``~/.kube/config``) or in-cluster."""
+def connect(options: ClusterOptions) -> Transport:
+    """Load kubeconfig (``--kubeconfig``, ``KUBECONFIG``, ``~/.kube/config``) or in-cluster.
+
+    The stdlib transport serves tokens, certificates and basic auth; anything that needs a
+    credential plugin or a proxy goes through the ``kubernetes`` client.
+    """
+    try:
+        endpoint = in_cluster_endpoint() if options.in_cluster else load_endpoint(
+            options.kubeconfig, options.context)
+    except KubeconfigError as exc:
+        raise ClusterError(str(exc)) from None
+    except NeedsClient:
+        return connect_with_client(options)
+    return NativeTransport(endpoint)
+
+
+def connect_with_client(options: ClusterOptions) -> KubeTransport:
+    """The ``kubernetes`` client's configuration and pool (plugins, proxies)."""
     import urllib3
     from kubernetes import client
     from kubernetes.config.config_exception import ConfigException
@@ -204,11 +309,13 @@ class Reader:
         self.sleep = sleep
         self.max_attempts = max_attempts
         self.requests = 0
+        self._count = threading.Lock()
 
     def get(self, path: str, accept: str = JSON) -> HttpResponse:
         """GET with bounded retries; returns the final response, whatever its status."""
         for attempt in range(1, self.max_attempts + 1):
-            self.requests += 1
+            with self._count:
+                self.requests += 1
             response = self.transport.get(path, accept)
             if response.status != 429 and response.status < 500:
                 return response
@@ -392,13 +499,22 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
     if version.status == 200:
         snapshot.server_version = as_str(_decode(version, "/version").get("gitVersion")) or None
     served, snapshot.not_served = discover(reader)
-    for kind in served:
+
+    def read(kind: ServedKind) -> list[dict[str, Any]] | None:
         if progress is not None:
             progress(kind.label)
         accept = METADATA_ONLY if kind.info.kind in METADATA_KINDS else JSON
         try:
-            items = list(list_items(reader, kind, page_size, accept))
+            return list(list_items(reader, kind, page_size, accept))
         except _Forbidden:
+            return None
+
+    # Results are taken in the order of ``served``, so the snapshot never depends on which
+    # thread finished first.
+    with ThreadPoolExecutor(max_workers=LIST_THREADS) as pool:
+        listed = list(pool.map(read, served))
+    for kind, items in zip(served, listed, strict=True):
+        if items is None:
             snapshot.forbidden.append(kind.label)
             snapshot.unread.add(f"{kind.info.kind}.{kind.info.group}".rstrip("."))
             continue
