@@ -272,6 +272,26 @@ def test_token_scan_never_imports_the_kubernetes_client(reader_config: Path) -> 
     assert "KUBERNETES False 0" in result.stderr, result.stderr[-500:]
 
 
+def test_plan_from_cluster_matches_the_plan_from_files(reader_config: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "asm_mode_advisor", "plan", "--from-cluster", "--kubeconfig",
+         str(reader_config), "-n", "reviews", "--output", "json"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    live = json.loads(result.stdout)
+    files = subprocess.run(
+        [sys.executable, "-m", "asm_mode_advisor", "plan", str(EXAMPLES / "canary-routing"),
+         "--output", "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert files.returncode == 0, files.stderr
+    planned = json.loads(files.stdout)
+
+    def steps(plan: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+        return [(ns["name"], ns["recommendation"], [step["title"] for step in ns["steps"]])
+                for ns in plan["namespaces"] if ns["name"] == "reviews"]
+
+    assert steps(live) == steps(planned) != []
+
+
 def test_tls_failure_is_exit_2(loaded: TestCluster, tmp_path: Path) -> None:
     config = loaded.write_kubeconfig(tmp_path / "tls", token=loaded.reader_token,
                                      context_name="tls")

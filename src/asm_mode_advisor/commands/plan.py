@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,9 @@ from asm_mode_advisor.plan.markdown import render_markdown
 from asm_mode_advisor.plan.model import Plan
 from asm_mode_advisor.plan.write import PlanWriteError, write_plan
 from asm_mode_advisor.sources.files import load_paths
+
+if TYPE_CHECKING:
+    from asm_mode_advisor.sources.cluster import ClusterOptions
 
 EXIT_OK = 0
 
@@ -37,25 +40,22 @@ def render_plan(plan: Plan, output: PlanFormat) -> str:
     return plan.to_json() if output is PlanFormat.JSON else render_markdown(plan)
 
 
-def from_cluster(namespaces: list[str], mesh_version: str | None) -> tuple[Analysis, int | None]:
-    """Read the live cluster (read-only) and run the shared pipeline on it."""
-    from asm_mode_advisor.live import detected_mesh_version, resolve_mesh_version
-    from asm_mode_advisor.sources.cluster import (
-        ClusterOptions,
-        Reader,
-        connect,
-        only_namespaces,
-        read_cluster,
-    )
+def from_cluster(options: ClusterOptions, namespaces: list[str],
+                 mesh_version: str | None) -> tuple[Analysis, int | None]:
+    """Read the live cluster (read-only) and run the shared pipeline on it.
 
-    snapshot = read_cluster(Reader(connect(ClusterOptions())))
-    resources = snapshot.resources
-    if namespaces:
-        resources = only_namespaces(resources, frozenset(namespaces), frozenset())
-    version, _ = resolve_mesh_version(mesh_version, detected_mesh_version(snapshot.resources),
-                                      DEFAULT_MESH_VERSION)
-    analysis = analyze(resources, [], Settings(mesh_version=version), source="cluster")
-    return analysis, snapshot.node_count
+    A plan from a partial read would be wrong, so any list the credentials cannot read is
+    an error here (``ClusterError``), not a note.
+    """
+    from asm_mode_advisor.commands.scan import read_live
+    from asm_mode_advisor.sources.cluster import ClusterError
+
+    live = read_live(options, namespaces, mesh_version)
+    if live.analysis.report.errors:
+        first = live.analysis.report.errors[0].message
+        more = len(live.analysis.report.errors) - 1
+        raise ClusterError(first + (f" (and {more} more)" if more else ""))
+    return live.analysis, live.snapshot.node_count
 
 
 def _check_quantities(cpu: str, memory: str) -> None:
@@ -96,8 +96,16 @@ def plan_command(
                                "with --from-cluster).")] = None,
     default_namespace: DefaultNamespaceOption = "default",
     cluster: Annotated[bool, typer.Option(
-        "--from-cluster", help="Read the current kubeconfig context instead of files.")
+        "--from-cluster", help="Read a live cluster (read-only, as 'scan') instead of files.")
     ] = False,
+    kubeconfig: Annotated[str | None, typer.Option(
+        "--kubeconfig", help="With --from-cluster: kubeconfig file (default: $KUBECONFIG, "
+                             "then ~/.kube/config).")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="With --from-cluster: kubeconfig context (default: current).")
+    ] = None,
+    in_cluster: Annotated[bool, typer.Option(
+        "--in-cluster", help="With --from-cluster: use the pod's service account.")] = False,
 ) -> None:
     """Write a ready-to-apply migration plan with cost and latency estimates."""
     if mesh_version is not None:
@@ -109,10 +117,11 @@ def plan_command(
     namespaces = namespace or []
     cluster_nodes = None
     if cluster:
-        from asm_mode_advisor.sources.cluster import ClusterError
+        from asm_mode_advisor.sources.cluster import ClusterError, ClusterOptions
 
+        options = ClusterOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster)
         try:
-            analysis, cluster_nodes = from_cluster(namespaces, mesh_version)
+            analysis, cluster_nodes = from_cluster(options, namespaces, mesh_version)
         except ClusterError as exc:
             err(f"error: {exc}")
             raise typer.Exit(EXIT_INPUT) from None

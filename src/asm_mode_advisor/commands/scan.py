@@ -9,12 +9,12 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import typer
 
-from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.analysis import Analysis, Settings, analyze
 from asm_mode_advisor.collector import keep_alive_until_exit, paused
 from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err, finish, gate_options
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
@@ -79,10 +79,21 @@ def progress_reporter() -> Iterator[Callable[[str], None] | None]:
         yield lambda label: status.update(f"asm-advisor: listing {label}")
 
 
+@dataclass
+class LiveRead:
+    """A cluster read and analyzed: what ``scan`` reports and ``plan --from-cluster`` plans."""
+
+    analysis: Analysis
+    snapshot: ClusterSnapshot
+    chosen: frozenset[str]
+    mesh_version: str
+    mesh_version_source: str
+    detected_version: str | None
+
+
 @paused()  # the listed objects are acyclic; collections would re-walk them all
-def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
-             root_namespace: str = ROOT_NAMESPACE,
-             base: Settings | None = None) -> tuple[Report, ClusterSnapshot]:
+def read_live(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
+              root_namespace: str = ROOT_NAMESPACE, base: Settings | None = None) -> LiveRead:
     """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault."""
     transport = connect(options)
     with progress_reporter() as progress:
@@ -99,10 +110,21 @@ def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str |
     settings = replace(base or Settings(), mesh_version=version, root_namespace=root_namespace,
                        unread=frozenset(snapshot.unread))
     result = analyze(resources, scan_errors(snapshot, missing), settings, source="cluster")
+    return LiveRead(analysis=result, snapshot=snapshot, chosen=chosen, mesh_version=version,
+                    mesh_version_source=version_source, detected_version=detected)
+
+
+def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
+             root_namespace: str = ROOT_NAMESPACE,
+             base: Settings | None = None) -> tuple[Report, ClusterSnapshot]:
+    """The scan report: the analysis plus the live facts, limited to ``-n`` namespaces."""
+    live = read_live(options, namespaces, mesh_version, root_namespace, base)
+    snapshot, result, chosen = live.snapshot, live.analysis, live.chosen
     shown = chosen or frozenset(result.inventory.namespaces)
     facts: dict[str, Any] = {
         "serverVersion": snapshot.server_version,
-        "meshVersion": {"used": version, "source": version_source, "detected": detected},
+        "meshVersion": {"used": live.mesh_version, "source": live.mesh_version_source,
+                        "detected": live.detected_version},
         "nodes": snapshot.node_count,
         "forbidden": snapshot.forbidden,
         "notServed": snapshot.not_served,
