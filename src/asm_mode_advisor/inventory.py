@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING, WORKLOAD_KINDS
 from asm_mode_advisor.model import Mode, Resource, as_dict, as_list, as_str, dicts, str_map
+from asm_mode_advisor.views import Selecting
 
 ROOT_NAMESPACE = "istio-system"
 WAYPOINT_CLASS = "istio-waypoint"
@@ -271,17 +272,11 @@ class Inventory:
 
     def target_services(self, resource: Resource) -> list[str]:
         """Service names a policy's ``targetRef``/``targetRefs`` name in its own namespace."""
-        refs = dicts(resource.spec.get("targetRefs"))
-        single = resource.spec.get("targetRef")
-        if isinstance(single, dict):
-            refs.append(single)
-        return sorted({as_str(ref.get("name")) for ref in refs
-                       if as_str(ref.get("kind")) == "Service" and ref.get("name")})
+        return Selecting(resource).targeted_services
 
     def has_target_refs(self, resource: Resource) -> bool:
         """True when the policy binds by ``targetRef(s)`` (waypoint/gateway attachment)."""
-        return bool(as_list(resource.spec.get("targetRefs"))) or isinstance(
-            resource.spec.get("targetRef"), dict)
+        return bool(Selecting(resource).target_refs)
 
     def is_mesh_wide(self, resource: Resource) -> bool:
         """True for a policy in the root namespace with no selector: it applies mesh-wide."""
@@ -292,11 +287,10 @@ class Inventory:
     def policy_services(self, resource: Resource) -> list[str]:
         """Services a workload-selecting policy affects: via targetRefs or its selector."""
         namespace = resource.namespace or self.default_namespace
-        if self.has_target_refs(resource):
-            return self.target_services(resource)
-        selector = resource.spec.get("selector") or resource.spec.get("workloadSelector")
-        match = as_dict(as_dict(selector).get("matchLabels")) or as_dict(
-            as_dict(selector).get("labels"))
+        policy = Selecting(resource)
+        if policy.target_refs:
+            return policy.targeted_services
+        match = policy.selector_labels
         if not match:
             return sorted(s.name for s in self.services(namespace))
         return self.services_of_workloads(namespace, self.select_workloads(namespace, match))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.model import Resource, as_dict, as_str, dicts, str_map
+from asm_mode_advisor.model import Resource
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import EnvoyFilter, WasmPlugin
 
 #: EnvoyFilter patch contexts that reach application proxies.
 APP_CONTEXTS = frozenset({"SIDECAR_INBOUND", "SIDECAR_OUTBOUND", "ANY", ""})
@@ -90,53 +90,45 @@ RULES = (WASM, ENVOYFILTER_WAYPOINT, ENVOYFILTER_SIDECAR)
 
 def detect_wasm(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """Every WasmPlugin outside the root namespace needs a waypoint where its workloads go."""
-    for plugin in inventory.of_kind("WasmPlugin"):
-        selector = str_map(as_dict(plugin.spec.get("selector")).get("matchLabels"))
-        if selector and any(key in selector for key in GATEWAY_POD_LABELS):
+    for resource in inventory.of_kind("WasmPlugin"):
+        plugin = WasmPlugin(resource)
+        if _is_gateway(plugin.selector_labels):
             continue  # aimed at a gateway's own Envoy, not at application traffic
-        url = as_str(plugin.spec.get("url"))
-        yield WASM.finding(plugin, f"{plugin.ref} extends the proxy with Wasm"
-                                   + (f" ({url})" if url else ""),
-                           services=inventory.policy_services(plugin), path=("spec",))
+        url = plugin.url
+        yield WASM.finding(resource, f"{plugin.ref} extends the proxy with Wasm"
+                                     + (f" ({url})" if url else ""),
+                           services=inventory.policy_services(resource), path=("spec",))
 
 
-def _app_contexts(envoy_filter: Resource) -> list[tuple[int, str]]:
-    found = []
-    for index, patch in enumerate(dicts(envoy_filter.spec.get("configPatches"))):
-        context = as_str(as_dict(patch.get("match")).get("context")).upper()
-        if context in APP_CONTEXTS:
-            found.append((index, context or "ANY"))
-    return found
-
-
-def _selects_gateway(selector: dict[str, Any]) -> bool:
-    labels = str_map(selector.get("labels"))
+def _is_gateway(labels: dict[str, str]) -> bool:
     return any(key in labels for key in GATEWAY_POD_LABELS)
 
 
 def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """EnvoyFilters on waypoints (risky) and on application sidecars (blocker)."""
-    for envoy_filter in inventory.of_kind("EnvoyFilter"):
-        if inventory.has_target_refs(envoy_filter):
+    for resource in inventory.of_kind("EnvoyFilter"):
+        envoy_filter = EnvoyFilter(resource)
+        if envoy_filter.target_refs:
             yield ENVOYFILTER_WAYPOINT.finding(
-                envoy_filter, f"{envoy_filter.ref} patches a waypoint via targetRefs",
-                services=inventory.target_services(envoy_filter), path=("spec", "targetRefs"))
+                resource, f"{envoy_filter.ref} patches a waypoint via targetRefs",
+                services=envoy_filter.targeted_services, path=("spec", "targetRefs"))
             continue
-        selector = as_dict(envoy_filter.spec.get("workloadSelector"))
-        if selector and _selects_gateway(selector):
+        labels = envoy_filter.selector_labels
+        if _is_gateway(labels):
             continue  # an ingress/egress gateway Envoy, which exists in both modes
-        contexts = _app_contexts(envoy_filter)
+        contexts = [(index, context or "ANY") for index, context in envoy_filter.patch_contexts
+                    if context in APP_CONTEXTS]
         if not contexts:
             continue
         index, context = contexts[0]
-        namespace = envoy_filter.namespace or inventory.default_namespace
-        if selector and namespace == inventory.root_namespace:
+        namespace = resource.namespace or inventory.default_namespace
+        if labels and namespace == inventory.root_namespace:
             # A root-namespace filter with a selector patches matching pods in every namespace.
-            yield from _root_selector_findings(envoy_filter, selector, context, index, inventory)
+            yield from _root_selector_findings(resource, labels, context, index, inventory)
             continue
-        if selector:
-            workloads = inventory.select_workloads(namespace, str_map(selector.get("labels")))
-            if not workloads and inventory.workloads(namespace):
+        if labels:
+            if not inventory.select_workloads(namespace, labels) and inventory.workloads(
+                    namespace):
                 continue  # selects nothing that runs here
             scope = "the selected workloads"
         elif namespace == inventory.root_namespace:
@@ -144,17 +136,16 @@ def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
         else:
             scope = f"every sidecar in namespace {namespace}"
         yield ENVOYFILTER_SIDECAR.finding(
-            envoy_filter,
+            resource,
             f"{envoy_filter.ref} patches {scope} ({context}); ambient has no sidecar to patch",
-            services=inventory.policy_services(envoy_filter),
+            services=inventory.policy_services(resource),
             path=("spec", "configPatches", index),
-            mesh_wide=not selector and namespace == inventory.root_namespace)
+            mesh_wide=not labels and namespace == inventory.root_namespace)
 
 
-def _root_selector_findings(envoy_filter: Resource, selector: dict[str, Any], context: str,
+def _root_selector_findings(envoy_filter: Resource, labels: dict[str, str], context: str,
                             index: int, inventory: Inventory) -> Iterator[Finding]:
     """One finding per namespace whose workloads a root-namespace EnvoyFilter selects."""
-    labels = str_map(selector.get("labels"))
     hit = False
     for namespace in inventory.namespaces:
         workloads = inventory.select_workloads(namespace, labels)

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from asm_mode_advisor.inventory import (
     Inventory,
 )
-from asm_mode_advisor.model import as_bool, as_dict, as_int, as_str, dicts
+from asm_mode_advisor.model import as_bool, as_int, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import NetworkPolicy
 
 HBONE_PORT = 15008
 INJECT_KEY = "sidecar.istio.io/inject"
@@ -217,7 +218,7 @@ def detect_network_policies(inventory: Inventory, _: Context) -> Iterator[Findin
     """NetworkPolicies whose ingress or egress port lists leave out HBONE."""
     for policy in inventory.of_kind("NetworkPolicy"):
         for direction in ("ingress", "egress"):
-            index = _blocks_hbone(dicts(as_dict(policy.body.get("spec")).get(direction)))
+            index = _blocks_hbone(NetworkPolicy(policy).rules(direction))
             if index is not None:
                 yield NETPOL_HBONE.finding(
                     policy, f"{policy.ref} {direction} rule {index} lists ports without "

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.model import as_dict, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import Telemetry
 
 L7_TELEMETRY = Rule(
     id="AMA120", name="l7-telemetry",
@@ -60,8 +60,7 @@ RULES = (L7_TELEMETRY, MESH_DEFAULT_TELEMETRY)
 def detect_telemetry(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """Telemetry objects that configure tracing or access logging."""
     for telemetry in inventory.of_kind("Telemetry"):
-        used = [key for key in ("tracing", "accessLogging") if dicts(telemetry.spec.get(key))
-                or as_dict(telemetry.spec.get(key))]
+        used = Telemetry(telemetry).l7_sections
         if not used:
             continue
         label = " and ".join("tracing" if k == "tracing" else "access logging" for k in used)

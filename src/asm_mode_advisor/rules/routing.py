@@ -7,8 +7,9 @@ from typing import Any
 
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
-from asm_mode_advisor.model import Resource, as_dict, as_list, as_str, dicts
+from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import DestinationRule, MeshRoute, VirtualService
 
 #: VirtualService http-route fields that only an L7 proxy can apply (L-ROUTING).
 HTTP_ROUTE_FEATURES = ("match", "retries", "timeout", "fault", "mirror", "mirrors",
@@ -174,8 +175,7 @@ RULES = (VS_HTTP, VS_TCP_TLS, MESH_ROUTE, DR_POLICY, REDUNDANT_VS, INGRESS_ONLY_
 
 def is_mesh_bound(virtual_service: Resource) -> bool:
     """True when the VirtualService applies to mesh traffic (no gateways, or ``mesh``)."""
-    gateways = [as_str(g) for g in as_list(virtual_service.spec.get("gateways"))]
-    return not gateways or "mesh" in gateways
+    return VirtualService(virtual_service).mesh_bound
 
 
 def _route_features(route: dict[str, Any], own_hosts: set[str]) -> list[str]:
@@ -201,11 +201,11 @@ def _short(host: str) -> str:
     return host.split(".")[0]
 
 
-def _vs_services(vs: Resource, inventory: Inventory) -> list[str]:
-    namespace = vs.namespace or inventory.default_namespace
+def _vs_services(vs: VirtualService, inventory: Inventory) -> list[str]:
+    namespace = vs.resource.namespace or inventory.default_namespace
     found = []
-    for host in as_list(vs.spec.get("hosts")):
-        resolved = inventory.resolve_host(as_str(host), namespace)
+    for host in vs.hosts:
+        resolved = inventory.resolve_host(host, namespace)
         if resolved is not None and resolved[0] == namespace:
             found.append(resolved[1])
     return found
@@ -213,16 +213,17 @@ def _vs_services(vs: Resource, inventory: Inventory) -> list[str]:
 
 def detect_virtual_services(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """VirtualService rules: mesh HTTP routing, TCP/TLS routing, redundant and ingress-only."""
-    for vs in inventory.of_kind("VirtualService"):
+    for resource in inventory.of_kind("VirtualService"):
+        vs = VirtualService(resource)
         services = _vs_services(vs, inventory)
-        if not is_mesh_bound(vs):
-            gateways = ", ".join(as_str(g) for g in as_list(vs.spec.get("gateways")))
+        if not vs.mesh_bound:
             yield INGRESS_ONLY_VS.finding(
-                vs, f"{vs.ref} is bound only to gateway(s) {gateways}; the gateway applies it "
-                    "and no waypoint is needed", path=("spec", "gateways"))
+                resource, f"{vs.ref} is bound only to gateway(s) {', '.join(vs.gateways)}; "
+                          "the gateway applies it and no waypoint is needed",
+                path=("spec", "gateways"))
             continue
-        own_hosts = {_short(as_str(h).lower()) for h in as_list(vs.spec.get("hosts"))}
-        http_routes = dicts(vs.spec.get("http"))
+        own_hosts = {_short(host.lower()) for host in vs.hosts}
+        http_routes = vs.http_routes
         used: dict[str, int] = {}
         for index, route in enumerate(http_routes):
             for feature in _route_features(route, own_hosts):
@@ -230,38 +231,36 @@ def detect_virtual_services(inventory: Inventory, _: Context) -> Iterator[Findin
         if used:
             first = min(used.values())
             yield VS_HTTP.finding(
-                vs, f"{vs.ref} routes mesh HTTP traffic with {', '.join(sorted(used))}",
+                resource, f"{vs.ref} routes mesh HTTP traffic with {', '.join(sorted(used))}",
                 services=services, path=("spec", "http", first))
         elif len(http_routes) > 1:
-            yield VS_HTTP.finding(vs, f"{vs.ref} has {len(http_routes)} ordered HTTP routes",
-                                  services=services, path=("spec", "http"))
-        for section in ("tcp", "tls"):
-            if dicts(vs.spec.get(section)):
+            yield VS_HTTP.finding(resource, f"{vs.ref} has {len(http_routes)} ordered HTTP "
+                                            "routes", services=services, path=("spec", "http"))
+        for section, routes in (("tcp", vs.tcp_routes), ("tls", vs.tls_routes)):
+            if routes:
                 yield VS_TCP_TLS.finding(
-                    vs, f"{vs.ref} has {section.upper()} routes for mesh hosts",
+                    resource, f"{vs.ref} has {section.upper()} routes for mesh hosts",
                     services=services, path=("spec", section))
-        if len(http_routes) == 1 and not used and not vs.spec.get("tcp") and not vs.spec.get(
-                "tls"):
+        if len(http_routes) == 1 and not used and not vs.tcp_routes and not vs.tls_routes:
             yield REDUNDANT_VS.finding(
-                vs, f"{vs.ref} sends all traffic to its own host with no L7 feature; delete "
-                    "it rather than deploy a waypoint for it", services=services,
+                resource, f"{vs.ref} sends all traffic to its own host with no L7 feature; "
+                          "delete it rather than deploy a waypoint for it", services=services,
                 path=("spec", "http", 0))
 
 
 def detect_mesh_routes(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """HTTPRoute/GRPCRoute/TCPRoute/TLSRoute with a Service (or ServiceEntry) parent."""
     for kind in MESH_ROUTE.kinds:
-        for route in inventory.of_kind(kind, group=GATEWAY_API):
-            parents = [(i, p) for i, p in enumerate(dicts(route.spec.get("parentRefs")))
-                       if as_str(p.get("kind")) in ("Service", "ServiceEntry")]
+        for resource in inventory.of_kind(kind, group=GATEWAY_API):
+            parents = MeshRoute(resource).service_parents
             if not parents:
                 continue
             services = [as_str(p.get("name")) for _, p in parents
                         if as_str(p.get("kind")) == "Service"
-                        and as_str(p.get("namespace")) in ("", route.namespace)]
+                        and as_str(p.get("namespace")) in ("", resource.namespace)]
             names = ", ".join(as_str(p.get("name")) for _, p in parents)
             yield MESH_ROUTE.finding(
-                route, f"{route.ref} is attached to {names} (mesh route)",
+                resource, f"{resource.ref} is attached to {names} (mesh route)",
                 services=services, path=("spec", "parentRefs", parents[0][0]))
 
 
@@ -272,22 +271,23 @@ def _policy_keys(policy: dict[str, Any]) -> list[str]:
 
 def detect_destination_rules(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """DestinationRule traffic policies for hosts inside the mesh."""
-    for rule in inventory.of_kind("DestinationRule", group=ISTIO_NETWORKING):
-        namespace = rule.namespace or inventory.default_namespace
-        resolved = inventory.resolve_host(as_str(rule.spec.get("host")), namespace)
+    for resource in inventory.of_kind("DestinationRule", group=ISTIO_NETWORKING):
+        rule = DestinationRule(resource)
+        namespace = resource.namespace or inventory.default_namespace
+        resolved = inventory.resolve_host(rule.host, namespace)
         if resolved is None:
             continue  # external or wildcard host: egress, not in-mesh traffic
-        policy = as_dict(rule.spec.get("trafficPolicy"))
+        policy = rule.traffic_policy
         keys = set(_policy_keys(policy))
         for port_policy in dicts(policy.get("portLevelSettings")):
             keys.update(_policy_keys(port_policy))
-        for subset in dicts(rule.spec.get("subsets")):
+        for subset in rule.subsets:
             keys.update(_policy_keys(as_dict(subset.get("trafficPolicy"))))
         if keys:
             services = [resolved[1]] if resolved[0] == namespace else []
             yield DR_POLICY.finding(
-                rule, f"{rule.ref} sets {', '.join(sorted(keys))} for {resolved[1]}."
-                      f"{resolved[0]}", services=services, path=("spec", "trafficPolicy"))
+                resource, f"{rule.ref} sets {', '.join(sorted(keys))} for {resolved[1]}."
+                          f"{resolved[0]}", services=services, path=("spec", "trafficPolicy"))
 
 
 DETECTORS = (detect_virtual_services, detect_mesh_routes, detect_destination_rules)

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
+from asm_mode_advisor.model import as_dict, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import AuthorizationPolicy, PeerAuthentication, RequestAuthentication
 
 #: AuthorizationPolicy fields that ztunnel enforces (everything else is L7).
 L4_SOURCE_FIELDS = frozenset({"principals", "notPrincipals", "namespaces", "notNamespaces",
@@ -145,24 +146,21 @@ def l7_fields(rule: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def _scope(policy: Resource, inventory: Inventory) -> list[str]:
-    return inventory.policy_services(policy)
-
-
 def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """AuthorizationPolicy: L7 attributes, CUSTOM/AUDIT actions, or L4 only."""
-    for policy in inventory.of_kind("AuthorizationPolicy"):
-        action = as_str(policy.spec.get("action")).upper() or "ALLOW"
-        services = _scope(policy, inventory)
+    for resource in inventory.of_kind("AuthorizationPolicy"):
+        policy = AuthorizationPolicy(resource)
+        action = policy.action
+        services = inventory.policy_services(resource)
+        mesh_wide = inventory.is_mesh_wide(resource)
         if action in ("CUSTOM", "AUDIT"):
             yield CUSTOM_AUTHZ.finding(
-                policy, f"{policy.ref} uses action {action}, which ztunnel does not enforce",
-                services=services, path=("spec", "action"),
-                mesh_wide=inventory.is_mesh_wide(policy))
+                resource, f"{policy.ref} uses action {action}, which ztunnel does not enforce",
+                services=services, path=("spec", "action"), mesh_wide=mesh_wide)
             continue
-        rules = dicts(policy.spec.get("rules"))
-        per_rule = [(index, l7_fields(rule)) for index, rule in enumerate(rules)]
-        l7 = [(index, fields) for index, fields in per_rule if fields]
+        rules = policy.rules
+        l7 = [(index, fields) for index, fields in
+              ((index, l7_fields(rule)) for index, rule in enumerate(rules)) if fields]
         if l7:
             fields = sorted({f for _, found in l7 for f in found})
             risk = ("left on ztunnel its L7 rules never match and the selected workloads may "
@@ -170,42 +168,41 @@ def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
                     "left on ztunnel its L7 conditions are dropped and an L7-only DENY has no "
                     "effect")
             yield L7_AUTHZ.finding(
-                policy, f"{policy.ref} ({action}) uses {', '.join(fields)}; {risk}",
-                services=services, path=("spec", "rules", l7[0][0]),
-                mesh_wide=inventory.is_mesh_wide(policy))
+                resource, f"{policy.ref} ({action}) uses {', '.join(fields)}; {risk}",
+                services=services, path=("spec", "rules", l7[0][0]), mesh_wide=mesh_wide)
         elif rules:
-            yield L4_AUTHZ.finding(policy, f"{policy.ref} uses L4 attributes only; ztunnel "
-                                           "enforces it as is", services=services)
+            yield L4_AUTHZ.finding(resource, f"{policy.ref} uses L4 attributes only; ztunnel "
+                                             "enforces it as is", services=services)
 
 
 def detect_request_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """Every RequestAuthentication is JWT validation, which is L7."""
-    for policy in inventory.of_kind("RequestAuthentication"):
-        issuers = sorted({as_str(r.get("issuer")) for r in dicts(policy.spec.get("jwtRules"))
-                          if r.get("issuer")})
+    for resource in inventory.of_kind("RequestAuthentication"):
+        issuers = RequestAuthentication(resource).issuers
         detail = f" (issuer {', '.join(issuers)})" if issuers else ""
-        yield REQUEST_AUTHN.finding(policy, f"{policy.ref} validates JWTs{detail}",
-                                    services=_scope(policy, inventory),
+        yield REQUEST_AUTHN.finding(resource, f"{resource.ref} validates JWTs{detail}",
+                                    services=inventory.policy_services(resource),
                                     path=("spec", "jwtRules"),
-                                    mesh_wide=inventory.is_mesh_wide(policy))
+                                    mesh_wide=inventory.is_mesh_wide(resource))
 
 
 def detect_peer_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """PeerAuthentication DISABLE blocks ambient; STRICT/PERMISSIVE is served by ztunnel."""
-    for policy in inventory.of_kind("PeerAuthentication"):
-        mode = as_str(as_dict(policy.spec.get("mtls")).get("mode")).upper()
-        disabled_ports = sorted(
-            str(port) for port, setting in as_dict(policy.spec.get("portLevelMtls")).items()
-            if as_str(as_dict(setting).get("mode")).upper() == "DISABLE")
+    for resource in inventory.of_kind("PeerAuthentication"):
+        policy = PeerAuthentication(resource)
+        mode = policy.mode
+        disabled_ports = sorted(port for port, port_mode in policy.port_modes.items()
+                                if port_mode == "DISABLE")
         if mode == "DISABLE" or disabled_ports:
             where = f" on port(s) {', '.join(disabled_ports)}" if disabled_ports else ""
-            services = _scope(policy, inventory)
             yield PA_DISABLE.finding(
-                policy, f"{policy.ref} disables mTLS{where}", services=services,
+                resource, f"{policy.ref} disables mTLS{where}",
+                services=inventory.policy_services(resource),
                 path=("spec", "mtls") if mode == "DISABLE" else ("spec", "portLevelMtls"),
-                mesh_wide=inventory.is_mesh_wide(policy))
+                mesh_wide=inventory.is_mesh_wide(resource))
         elif mode in ("STRICT", "PERMISSIVE"):
-            yield L4_AUTHZ.finding(policy, f"{policy.ref} sets mTLS {mode}; ztunnel enforces it")
+            yield L4_AUTHZ.finding(resource, f"{policy.ref} sets mTLS {mode}; ztunnel "
+                                             "enforces it")
 
 
 DETECTORS = (detect_authorization, detect_request_authentication, detect_peer_authentication)

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from asm_mode_advisor.inventory import Inventory, Workload
 from asm_mode_advisor.kinds import ISTIO_NETWORKING
 from asm_mode_advisor.matrix import ambient_ready
-from asm_mode_advisor.model import as_dict, as_int, as_str, dicts
+from asm_mode_advisor.model import as_int, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import IstioGateway, Service, ServiceEntry
 
 NETWORK_LABEL = "topology.istio.io/network"
 MULTICLUSTER_SECRET_LABEL = "istio/multiCluster"
@@ -112,16 +113,15 @@ def detect_multi_cluster(inventory: Inventory, _: Context) -> Iterator[Finding]:
                 workload.resource, f"{workload.resource.ref} is an east-west gateway for "
                 f"network {workload.pod_labels[NETWORK_LABEL]}", mesh_wide=True)
     for gateway in inventory.istio_gateways():
-        for index, server in enumerate(dicts(gateway.spec.get("servers"))):
-            if as_int(as_dict(server.get("port")).get("number")) == CROSS_NETWORK_PORT:
+        for index, number in IstioGateway(gateway).server_ports:
+            if number == CROSS_NETWORK_PORT:
                 yield MULTI_CLUSTER.finding(
                     gateway, f"{gateway.ref} exposes port {CROSS_NETWORK_PORT} for "
                              "cross-network traffic", mesh_wide=True,
                     path=("spec", "servers", index))
                 break
     for entry in inventory.of_kind("ServiceEntry", group=ISTIO_NETWORKING):
-        networks = sorted({as_str(e.get("network")) for e in dicts(entry.spec.get("endpoints"))
-                           if e.get("network")})
+        networks = ServiceEntry(entry).endpoint_networks
         if networks:
             yield MULTI_CLUSTER.finding(entry, f"{entry.ref} has endpoints on network(s) "
                                                f"{', '.join(networks)}",
@@ -163,12 +163,9 @@ def detect_reserved_ports(inventory: Inventory, _: Context) -> Iterator[Finding]
                 workload.resource, f"{workload.resource.ref} listens on "
                 f"{', '.join(map(str, ports))}, which ztunnel binds in ambient pods")
     for service in inventory.of_kind("Service"):
-        targets = sorted(ZTUNNEL_PORTS.intersection(
-            as_int(p.get("targetPort")) or as_int(p.get("port"))
-            for p in dicts(service.spec.get("ports"))))
-        selector = as_dict(service.spec.get("selector"))
-        if targets and selector and not _is_istio_component(
-                {str(k): str(v) for k, v in selector.items()}):
+        view = Service(service)
+        targets = sorted(ZTUNNEL_PORTS.intersection(view.target_port_numbers))
+        if targets and view.selector and not _is_istio_component(view.selector):
             yield RESERVED_PORTS.finding(
                 service, f"{service.ref} targets port(s) {', '.join(map(str, targets))}, "
                          "which ztunnel binds in ambient pods", services=[service.name])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.model import as_int, as_str, dicts
+from asm_mode_advisor.model import as_int, as_str
 from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.views import Service
 
 SERVER_FIRST_NAMES = ("mysql", "mongo", "smtp")
 SERVER_FIRST_PORTS = frozenset({25, 3306, 27017})
@@ -109,7 +110,7 @@ def server_first_ports(ports: list[dict[str, object]]) -> list[str]:
 def detect_server_first(inventory: Inventory, _: Context) -> Iterator[Finding]:
     """Services that expose MySQL, MongoDB or SMTP."""
     for service in inventory.of_kind("Service"):
-        found = server_first_ports(dicts(service.spec.get("ports")))
+        found = server_first_ports(Service(service).ports)
         if found:
             yield SERVER_FIRST.finding(
                 service, f"{service.ref} serves a server-first protocol on port(s) "
