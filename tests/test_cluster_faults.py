@@ -83,8 +83,11 @@ class FakeServer:
         return _ok({"metadata": {"continue": token}, "items": page})
 
 
-def _pods(count: int) -> list[dict[str, Any]]:
-    return [{"metadata": {"name": f"p{i}", "namespace": "shop"}} for i in range(count)]
+def _pods(count: int, owned: bool = True) -> list[dict[str, Any]]:
+    owner = [{"kind": "ReplicaSet", "name": "web-5d8f7", "controller": True}]
+    return [{"metadata": {"name": f"p{i}", "namespace": "shop",
+                          **({"ownerReferences": owner} if owned else {})}}
+            for i in range(count)]
 
 
 OBJECTS = {
@@ -193,14 +196,28 @@ def test_cronjob_falls_back_to_v1beta1_and_missing_kinds_are_noted() -> None:
     assert not any("secrets" in path for path in server.paths)
 
 
-def test_nodes_and_namespaces_are_read_as_metadata_only() -> None:
+def test_nodes_namespaces_and_owned_pods_are_read_as_metadata_only() -> None:
     server, _, snapshot = _read()
     accepts = dict(zip(server.paths, server.accepts, strict=True))
     assert accepts["/api/v1/nodes?limit=2"] == METADATA_ONLY
     assert accepts["/api/v1/namespaces?limit=2"] == METADATA_ONLY
-    assert accepts["/api/v1/pods?limit=2"] == "application/json"
+    pod_lists = [(p, a) for p, a in zip(server.paths, server.accepts, strict=True)
+                 if p.startswith("/api/v1/pods")]
+    assert {accept for _, accept in pod_lists} == {METADATA_ONLY}
+    assert len(pod_lists) == 3  # five controller-owned pods, two per page, listed once
     assert snapshot.node_count == 2
     assert not [r for r in snapshot.resources if r.kind == "Node"]
+
+
+def test_a_pod_without_controller_makes_pods_listed_in_full() -> None:
+    """A bare Pod is a workload whose spec the rules read, so Pods are listed again in full."""
+    objects = {**OBJECTS, "/api/v1/pods": _pods(4) + _pods(1, owned=False)}
+    server = FakeServer(objects)
+    snapshot = read_cluster(Reader(server, sleep=lambda _: None), page_size=2)
+    pod_lists = [a for p, a in zip(server.paths, server.accepts, strict=True)
+                 if p.startswith("/api/v1/pods")]
+    assert pod_lists == [METADATA_ONLY] * 3 + ["application/json"] * 3
+    assert len([r for r in snapshot.resources if r.kind == "Pod"]) == 5
 
 
 def test_rbac_grants_exactly_what_scan_reads() -> None:

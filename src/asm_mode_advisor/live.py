@@ -13,9 +13,8 @@ from typing import Any
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.matrix import parse_version
 from asm_mode_advisor.model import Mode, Resource, as_dict, as_str, dicts
+from asm_mode_advisor.rules.namespace_state import has_sidecar
 
-SIDECAR_STATUS = "sidecar.istio.io/status"
-PROXY_CONTAINER = "istio-proxy"
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 #: Namespaces where istiod runs: upstream Istio and ASM's in-cluster control plane.
 CONTROL_PLANE_NAMESPACES = ("istio-system", "asm-system")
@@ -25,10 +24,7 @@ ZTUNNEL = "ztunnel"
 
 def pod_mode(pod: Resource) -> Mode:
     """What a running pod shows: an injected sidecar, ambient redirection, or neither."""
-    spec = as_dict(pod.body.get("spec"))
-    containers = dicts(spec.get("containers")) + dicts(spec.get("initContainers"))
-    if SIDECAR_STATUS in pod.annotations or any(
-            as_str(c.get("name")) == PROXY_CONTAINER for c in containers):
+    if has_sidecar(pod):
         return Mode.SIDECAR
     if pod.annotations.get(AMBIENT_REDIRECTION) == "enabled":
         return Mode.AMBIENT

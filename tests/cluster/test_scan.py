@@ -343,3 +343,58 @@ def test_missing_crds_and_server_stopped_mid_scan(tmp_path: Path) -> None:
         assert stopped.returncode == 2
         assert stopped.stderr.startswith("asm-advisor: error: cannot reach the API server")
         assert "Traceback" not in stopped.stderr
+
+
+def _owned_pod(name: str, namespace: str, annotations: dict[str, str]) -> dict[str, Any]:
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{name}-rs",
+             "uid": "3f0c5a51-7a55-4c2e-9f5e-000000000001", "controller": True}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations,
+                         "labels": {"app": name}, "ownerReferences": [owner]},
+            "spec": {"containers": [{"name": "app", "image": "example/app:1"}]}}
+
+
+def test_live_facts_pods_mesh_version_ztunnel_nodes(tmp_path: Path) -> None:
+    """What only a cluster knows: modes seen on pods, stale sidecars, istiod tag, ztunnel."""
+    sidecar_status = '{"containers":["istio-proxy"],"initContainers":["istio-init"]}'
+    with TestCluster() as cluster:
+        cluster.apply(load_yaml(CRDS_FILE))
+        cluster.apply([
+            {"apiVersion": "v1", "kind": "Namespace",
+             "metadata": {"name": "moved", "labels": {"istio.io/dataplane-mode": "ambient"}}},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}},
+            _owned_pod("old", "moved", {"sidecar.istio.io/status": sidecar_status}),
+            _owned_pod("new", "moved", {"ambient.istio.io/redirection": "enabled"}),
+            {"apiVersion": "apps/v1", "kind": "Deployment",
+             "metadata": {"name": "istiod", "namespace": "istio-system"},
+             "spec": {"selector": {"matchLabels": {"app": "istiod"}},
+                      "template": {"metadata": {"labels": {"app": "istiod"}}, "spec": {
+                          "containers": [{"name": "discovery",
+                                          "image": "registry.example.com/asm/pilot:1.26.2"}]}}}},
+            {"apiVersion": "apps/v1", "kind": "DaemonSet",
+             "metadata": {"name": "ztunnel", "namespace": "istio-system"},
+             "spec": {"selector": {"matchLabels": {"app": "ztunnel"}},
+                      "template": {"metadata": {"labels": {"app": "ztunnel"}}, "spec": {
+                          "containers": [{"name": "istio-proxy", "image": "ztunnel:1.26.2"}]}}}},
+            *({"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node-{n}"}}
+              for n in range(3)),
+        ])
+        config = cluster.write_kubeconfig(tmp_path / "live", token=cluster.reader_token)
+        result = run_cli("--kubeconfig", str(config), "-o", "json")
+        table = run_cli("--kubeconfig", str(config))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    facts = report["cluster"]
+    moved = facts["namespaces"]["moved"]
+    assert moved["modeFromLabels"] == "ambient" and moved["modeFromPods"] == "mixed"
+    assert moved["podsNeedingRestart"] == ["old"]
+    assert facts["meshVersion"] == {"used": "1.26.2", "source": "istiod image",
+                                    "detected": "1.26.2"}
+    assert report["meshVersion"] == "1.26.2"
+    assert facts["nodes"] == 3 and facts["ztunnelPresent"] is True
+    reasons = {r["ruleId"]: r for ns in report["namespaces"] if ns["name"] == "moved"
+               for r in ns["reasons"]}
+    assert reasons["AMA412"]["workloads"] == ["old"]
+    assert reasons["AMA412"]["severity"] == "warning"
+    assert "cluster: server v1.20.2; 3 node(s); mesh version from istiod image; ztunnel " \
+           "present" in table.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -96,6 +97,19 @@ def _details(console: Console, verdict: NamespaceVerdict) -> None:
         console.print(_hanging(rows))
 
 
+def _cluster_line(facts: dict[str, Any]) -> str:
+    """Live facts of a scan in one line: server, nodes, mesh version source, ztunnel, waypoints."""
+    mesh = facts.get("meshVersion") or {}
+    parts = [f"server {facts.get('serverVersion') or 'unknown'}",
+             f"{facts.get('nodes') if facts.get('nodes') is not None else '?'} node(s)",
+             f"mesh version from {mesh.get('source', 'default')}",
+             "ztunnel present" if facts.get("ztunnelPresent") else "no ztunnel found",
+             f"{len(facts.get('waypoints') or [])} waypoint(s)"]
+    if facts.get("partial"):
+        parts.append(f"PARTIAL: {len(facts.get('forbidden') or [])} kind(s) unreadable")
+    return "cluster: " + "; ".join(parts)
+
+
 def render(report: Report, color: bool = False) -> str:
     """The whole terminal view as text (ANSI colours only when ``color``)."""
     buffer = io.StringIO()
@@ -107,8 +121,11 @@ def render(report: Report, color: bool = False) -> str:
     summary = report.summary
     counts = ", ".join(f"{count} {mode}" for mode, count in summary.by_recommendation.items())
     console.print()
+    origin = ("the cluster" if report.source == "cluster" else f"{summary.files} file(s)")
     console.print(f"{summary.namespaces} namespaces ({counts}); {summary.objects} objects from "
-                  f"{summary.files} file(s); {summary.errors} input error(s); mesh version "
+                  f"{origin}; {summary.errors} input error(s); mesh version "
                   f"{report.mesh_version}")
+    if report.cluster is not None:
+        console.print(_cluster_line(report.cluster), style="dim")
     # Grid columns pad to full width; trailing blanks only make diffs and copies noisy.
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())

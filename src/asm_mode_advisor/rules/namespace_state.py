@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from asm_mode_advisor.inventory import (
     Inventory,
 )
-from asm_mode_advisor.model import as_bool, as_int, as_str, dicts
+from asm_mode_advisor.model import Mode, Resource, Severity, as_bool, as_int, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
 from asm_mode_advisor.views import NetworkPolicy
 
 HBONE_PORT = 15008
+SIDECAR_STATUS = "sidecar.istio.io/status"
+PROXY_CONTAINER = "istio-proxy"
 INJECT_KEY = "sidecar.istio.io/inject"
 #: Annotations (exact keys or prefixes ending in ``/`` or ``*``) only an injected sidecar reads.
 SIDECAR_ONLY_ANNOTATIONS = (
@@ -155,8 +157,35 @@ MIXED_MODES = Rule(
         "gone."),
 )
 
+STALE_SIDECARS = Rule(
+    id="AMA412", name="pods-still-with-sidecar",
+    title="Pods still run a sidecar in a namespace labelled ambient",
+    need="sidecar-config", kinds=("Pod",), severity=Severity.WARNING,
+    rows=("M-ONBOARDING", "N-MIXED"),
+    rationale=(
+        "The ambient CNI skips any pod that already has a sidecar, so pods injected before "
+        "the namespace moved to ambient keep their sidecar, and talk to ambient pods as "
+        "sidecar peers, until they are restarted (`kubectl rollout restart`)."),
+    triggers=("""
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {istio.io/dataplane-mode: ambient}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d8f7-abcde
+  namespace: shop
+  annotations: {sidecar.istio.io/status: '{"containers":["istio-proxy"]}'}
+spec:
+  containers: [{name: web, image: example/web:1}, {name: istio-proxy, image: proxyv2:1.25}]
+""",),
+)
+
 RULES = (INJECT_OVERRIDE, SIDECAR_ANNOTATIONS, SIDECAR_RESOURCE, HOST_NETWORK,
-         NETPOL_HBONE, MIXED_MODES)
+         NETPOL_HBONE, MIXED_MODES, STALE_SIDECARS)
 
 
 def _sidecar_only(annotations: dict[str, str]) -> list[str]:
@@ -226,5 +255,28 @@ def detect_network_policies(inventory: Inventory, _: Context) -> Iterator[Findin
                 break
 
 
-DETECTORS = (detect_pod_templates, detect_sidecar_resources,
-             detect_network_policies)
+def detect_stale_sidecars(inventory: Inventory, _: Context) -> Iterator[Finding]:
+    """Running pods with a sidecar in namespaces whose labels now select ambient."""
+    for namespace in inventory.namespaces:
+        if inventory.current_mode(namespace) is not Mode.AMBIENT:
+            continue
+        stale = [pod for pod in inventory.of_kind("Pod", namespace) if has_sidecar(pod)]
+        if stale:
+            names = ", ".join(pod.name for pod in stale[:5]) + (
+                f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+            yield STALE_SIDECARS.finding(
+                None, f"{len(stale)} pod(s) still run a sidecar and need a restart: {names}",
+                namespace=namespace, objects=stale[:5],
+                workloads=[pod.name for pod in stale])
+
+
+def has_sidecar(pod: Resource) -> bool:
+    """An injected pod: the injector's status annotation, or an ``istio-proxy`` container."""
+    spec = pod.spec
+    containers = dicts(spec.get("containers")) + dicts(spec.get("initContainers"))
+    return SIDECAR_STATUS in pod.annotations or any(
+        as_str(c.get("name")) == PROXY_CONTAINER for c in containers)
+
+
+DETECTORS = (detect_pod_templates, detect_sidecar_resources, detect_network_policies,
+             detect_stale_sidecars)

@@ -48,6 +48,10 @@ JSON = "application/json"
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 #: Kinds whose metadata is all the analysis needs (Nodes are only counted).
 METADATA_KINDS = frozenset({"Namespace", "Node"})
+#: Kinds read as metadata first: a controller-owned Pod counts through its controller, so its
+#: labels and annotations (sidecar status, ambient redirection) are all that is needed. Only
+#: when a Pod has no controller is the kind listed again in full, for that Pod's spec.
+METADATA_FIRST_KINDS = frozenset({"Pod"})
 #: Annotation dropped from every object: a stale copy of the manifest, large and misleading.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 #: Lists in flight at once: the server serialises one while we parse another.
@@ -472,6 +476,13 @@ def _pages(reader: Reader, kind: ServedKind, page_size: int,
     yield from collected
 
 
+def _has_controller(item: dict[str, Any]) -> bool:
+    """True when a listed object names a controlling owner (ReplicaSet, Job, Node, ...)."""
+    owners = as_dict(item.get("metadata")).get("ownerReferences")
+    return isinstance(owners, list) and any(
+        isinstance(owner, dict) and owner.get("controller") for owner in owners)
+
+
 def to_resource(item: dict[str, Any], kind: ServedKind) -> Resource:
     """A raw list item as a Resource from the cluster (managed fields and copies dropped)."""
     item["kind"] = kind.info.kind
@@ -503,9 +514,13 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
     def read(kind: ServedKind) -> list[dict[str, Any]] | None:
         if progress is not None:
             progress(kind.label)
-        accept = METADATA_ONLY if kind.info.kind in METADATA_KINDS else JSON
+        metadata_first = kind.info.kind in METADATA_KINDS | METADATA_FIRST_KINDS
         try:
-            return list(list_items(reader, kind, page_size, accept))
+            items = list(list_items(reader, kind, page_size,
+                                    METADATA_ONLY if metadata_first else JSON))
+            if kind.info.kind in METADATA_FIRST_KINDS and not all(map(_has_controller, items)):
+                items = list(list_items(reader, kind, page_size, JSON))
+            return items
         except _Forbidden:
             return None
 
