@@ -243,3 +243,14 @@ def test_analyze_never_imports_kubernetes(manifests: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_env(), timeout=120, check=False)
     assert done.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_version_is_answered_without_loading_the_cli() -> None:
+    code = ("import sys\nsys.argv = ['asm-advisor', '--version']\n"
+            "from asm_mode_advisor.entry import main\nmain()\n"
+            "print(sorted(m for m in ('typer', 'pydantic', 'asm_mode_advisor.cli') "
+            "if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"asm-advisor {__version__}", "[]"]

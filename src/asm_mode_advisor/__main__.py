@@ -1,5 +1,5 @@
 """Entry point for ``python -m asm_mode_advisor``."""
 
-from asm_mode_advisor.cli import main
+from asm_mode_advisor.entry import main
 
 main()
