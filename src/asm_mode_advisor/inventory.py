@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING, WORKLOAD_KINDS
 from asm_mode_advisor.model import Mode, Resource, as_dict, as_list, as_str, dicts, str_map
-from asm_mode_advisor.views import Selecting
+from asm_mode_advisor.views import Selecting, Service
 
 ROOT_NAMESPACE = "istio-system"
 WAYPOINT_CLASS = "istio-waypoint"
@@ -235,7 +235,7 @@ class Inventory:
         if found is None:
             found = []
             for service in self.services(namespace):
-                selector = str_map(service.spec.get("selector"))
+                selector = Service(service).selector
                 selected = self.select_workloads(namespace, selector) if selector else []
                 found.append((service.name, frozenset(id(w.resource) for w in selected)))
             self._service_targets[namespace] = found
@@ -243,7 +243,7 @@ class Inventory:
 
     def workloads_of_service(self, service: Resource) -> list[Workload]:
         """Workloads a Service selects (none for a selector-less Service)."""
-        selector = str_map(service.spec.get("selector"))
+        selector = Service(service).selector
         if not selector or service.namespace is None:
             return []
         return self.select_workloads(service.namespace, selector)

@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.inventory import Inventory, pod_template
 from asm_mode_advisor.matrix import parse_version
-from asm_mode_advisor.model import Mode, Resource, as_dict, as_str, dicts
+from asm_mode_advisor.model import Mode, Resource, as_str, dicts
 from asm_mode_advisor.rules.namespace_state import has_sidecar
 
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
@@ -71,7 +71,7 @@ def detected_mesh_version(resources: Iterable[Resource]) -> str | None:
                          key=lambda r: (CONTROL_PLANE_NAMESPACES.index(r.namespace or ""),
                                         r.name))
     for deployment in deployments:
-        template = as_dict(as_dict(deployment.spec.get("template")).get("spec"))
+        _, template = pod_template(deployment)
         for container in dicts(template.get("containers")):
             tag = image_tag(as_str(container.get("image")))
             if parse_version(tag) is not None:

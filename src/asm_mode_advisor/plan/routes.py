@@ -17,7 +17,7 @@ from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
 from asm_mode_advisor.model import Resource, as_dict, as_int, as_list, as_str, dicts, str_map
 from asm_mode_advisor.plan.model import ManualItem
 from asm_mode_advisor.plan.objects import service_ref
-from asm_mode_advisor.rules.routing import is_mesh_bound
+from asm_mode_advisor.views import VirtualService
 
 ROWS = ["L-ROUTING", "M-TRAFFIC"]
 UNSUPPORTED_ROUTE_FIELDS = {
@@ -258,8 +258,9 @@ def convert_route(ctx: _Context, route: dict[str, Any]) -> dict[str, Any]:
 def convert(ctx: _Context, vs: Resource, route_names: set[str],
             routed: set[str]) -> dict[str, Any]:
     """The HTTPRoute for a mesh VirtualService; raises NotMechanical otherwise."""
-    for section in ("tcp", "tls"):
-        if dicts(vs.spec.get(section)):
+    view = VirtualService(vs)
+    for section, routes in (("tcp", view.tcp_routes), ("tls", view.tls_routes)):
+        if routes:
             raise NotMechanical(f"{section.upper()} routes (use TCPRoute/TLSRoute by hand)")
     parents = []
     for host in as_list(vs.spec.get("hosts")):
@@ -275,7 +276,7 @@ def convert(ctx: _Context, vs: Resource, route_names: set[str],
         if attached.intersection(parents):
             raise NotMechanical(f"{route.ref} already routes {', '.join(sorted(attached))}; "
                                 "merge by hand (never mix VirtualService and HTTPRoute)")
-    rules = [convert_route(ctx, r) for r in dicts(vs.spec.get("http"))]
+    rules = [convert_route(ctx, r) for r in view.http_routes]
     check_order(rules)
     name = vs.name
     while name in route_names:
@@ -306,7 +307,7 @@ def convert_virtual_services(inventory: Inventory, namespace: str,
     route_names = {r.name for r in inventory.of_kind("HTTPRoute", namespace, group=GATEWAY_API)}
     services: dict[str, dict[str, Any]] = {}
     mesh = [vs for vs in inventory.of_kind("VirtualService", namespace, group=ISTIO_NETWORKING)
-            if vs.name not in skip and is_mesh_bound(vs)]
+            if vs.name not in skip and VirtualService(vs).mesh_bound]
     routed = shared_hosts(inventory, namespace, mesh)
     for vs in mesh:
         ctx = _Context(inventory=inventory, namespace=namespace)

@@ -21,7 +21,7 @@ from asm_mode_advisor.inventory import (
     WAYPOINT_FOR_LABEL,
     Inventory,
 )
-from asm_mode_advisor.model import Effect, Mode, Resource, Severity, as_dict, as_str, dicts
+from asm_mode_advisor.model import Effect, Mode, Resource, Severity, as_dict, as_str
 from asm_mode_advisor.rules import (
     extensions,
     namespace_state,
@@ -32,6 +32,7 @@ from asm_mode_advisor.rules import (
     workloads,
 )
 from asm_mode_advisor.rules._base import Context, Detector, FieldPath, Finding, Rule
+from asm_mode_advisor.views import AuthorizationPolicy, Selecting, VirtualService
 
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 #: Kinds whose ``selector`` a waypoint ignores (it reads ``targetRefs`` only).
@@ -365,12 +366,8 @@ def _remembered(inventory: Inventory, context: Context, detect: Detector) -> lis
 def _bound_by_target_refs(inventory: Inventory, resource: Resource) -> list[str]:
     """TargetRefs of a policy that point at no waypoint in use (empty: all bound)."""
     namespace = resource.namespace or inventory.default_namespace
-    refs = dicts(resource.spec.get("targetRefs"))
-    single = resource.spec.get("targetRef")
-    if isinstance(single, dict):
-        refs.append(single)
     unbound = []
-    for ref in refs:
+    for ref in Selecting(resource).target_refs:
         kind, name = as_str(ref.get("kind")), as_str(ref.get("name"))
         if kind == "Gateway":
             if not any(g.name == name for g in inventory.waypoints(namespace)):
@@ -397,7 +394,7 @@ def _vs_feature_path(resource: Resource, path: FieldPath) -> FieldPath:
     """Point a VirtualService http finding at the first L7 key of the route (``fault:``)."""
     if resource.kind != "VirtualService" or len(path) != 3 or path[1] != "http":
         return path
-    routes = dicts(resource.spec.get("http"))
+    routes = VirtualService(resource).http_routes
     index = path[2]
     if not isinstance(index, int) or index >= len(routes):
         return path
@@ -451,7 +448,7 @@ def _l7_findings(inventory: Inventory, capability: list[Finding],
 
 
 def _ztunnel_authz(policy: Resource, source: Finding) -> Finding:
-    action = as_str(policy.spec.get("action")).upper() or "ALLOW"
+    action = AuthorizationPolicy(policy).action
     effect = {"ALLOW": "turns it into deny-all",
               "DENY": "drops its L7 rules, so it denies nothing"}.get(
         action, f"does not enforce {action}")

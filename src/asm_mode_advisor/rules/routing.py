@@ -7,7 +7,7 @@ from typing import Any
 
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
-from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
+from asm_mode_advisor.model import as_dict, as_str, dicts
 from asm_mode_advisor.rules._base import Context, Finding, Rule
 from asm_mode_advisor.views import DestinationRule, MeshRoute, VirtualService
 
@@ -171,11 +171,6 @@ spec:
 )
 
 RULES = (VS_HTTP, VS_TCP_TLS, MESH_ROUTE, DR_POLICY, REDUNDANT_VS, INGRESS_ONLY_VS)
-
-
-def is_mesh_bound(virtual_service: Resource) -> bool:
-    """True when the VirtualService applies to mesh traffic (no gateways, or ``mesh``)."""
-    return VirtualService(virtual_service).mesh_bound
 
 
 def _route_features(route: dict[str, Any], own_hosts: set[str]) -> list[str]:
