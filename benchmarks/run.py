@@ -108,8 +108,11 @@ def input_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*.yaml"))
 
 
-def analyze_rows(label: str, folder: Path, repeat: int) -> list[Row]:
-    """analyze vs the libyaml floor (wall and CPU), and peak RSS vs input size."""
+def analyze_rows(label: str, folder: Path, repeat: int) -> tuple[list[Row], tuple[int, int]]:
+    """analyze vs the libyaml floor (wall and CPU), and peak RSS vs input size.
+
+    Also returns ``(input bytes, peak RSS growth)`` for the slope between sizes.
+    """
     floor, analyze = side_by_side(
         [sys.executable, "-c", FLOOR, str(folder)],
         [sys.executable, "-m", "asm_mode_advisor", "analyze", str(folder), "-o", "json"],
@@ -129,7 +132,24 @@ def analyze_rows(label: str, folder: Path, repeat: int) -> list[Row]:
             f"{data / 2**20:.1f} MiB", f"{growth / data:.1f}×", f"≤ {MEMORY_TARGET}×"),
         Row("peak RSS of libyaml keeping the docs", label, f"{kept / 2**20:.0f} MiB",
             f"{data / 2**20:.1f} MiB", f"{kept / data:.1f}×", "(reference)"),
-    ]
+    ], (data, growth)
+
+
+def slope_row(points: list[tuple[str, tuple[int, int]]]) -> list[Row]:
+    """Extra peak RSS per extra input byte from the smallest to the largest size.
+
+    This is the target's "2× the input plus a constant": the constant (interpreter, imports,
+    caches) cancels out, and what is left is how memory grows with the input.
+    """
+    if len(points) < 2:
+        return []
+    (small, (small_bytes, small_rss)), (large, (large_bytes, large_rss)) = points[0], points[-1]
+    extra_bytes, extra_rss = large_bytes - small_bytes, large_rss - small_rss
+    if extra_bytes <= 0:
+        return []
+    return [Row("peak RSS growth per input byte", f"{small}→{large}",
+                f"{extra_rss / 2**20:.0f} MiB", f"{extra_bytes / 2**20:.1f} MiB",
+                f"{extra_rss / extra_bytes:.1f}×", f"≤ {MEMORY_TARGET}×")]
 
 
 def startup_rows(repeat: int) -> list[Row]:
@@ -202,10 +222,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="tiny sizes, one run each: checks the runner works")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.render_sizes, args.repeat = "50", "20,50", 1
+        args.sizes, args.render_sizes, args.repeat = "20,50", "20,50", 1
     rows: list[Row] = []
+    points = []
     for label in args.sizes.split(","):
-        rows += analyze_rows(label, corpus_dir(size(label), args.out), args.repeat)
+        measured, point = analyze_rows(label, corpus_dir(size(label), args.out), args.repeat)
+        rows += measured
+        points.append((label, point))
+    rows += slope_row(points)
     rows += startup_rows(args.repeat)
     small, large = args.render_sizes.split(",")
     rows += render_rows((small, corpus_dir(size(small), args.out)),

@@ -13,9 +13,10 @@ from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.sources.files import LoadResult, load_text
 
 
-def load(yaml_text: str, name: str = "test.yaml", default_namespace: str = "default") -> LoadResult:
-    """Parse inline YAML like a file."""
-    result = LoadResult()
+def load(yaml_text: str, name: str = "test.yaml", default_namespace: str = "default",
+         slim: bool = True) -> LoadResult:
+    """Parse inline YAML like a file, bodies slimmed as ``analyze`` does (``slim=False``: whole)."""
+    result = LoadResult(slim=slim)
     load_text(textwrap.dedent(yaml_text), name, default_namespace, result)
     return result
 

@@ -74,7 +74,7 @@ def analyze_command(
     run = gate_options(ctx, config, mesh_version=mesh_version, fail_on=fail_on,
                        assume_mode=assume_mode, baseline=baseline)
     check_mesh_version(run.mesh_version)
-    loaded = load_paths(paths, default_namespace=default_namespace)
+    loaded = load_paths(paths, default_namespace=default_namespace, slim_bodies=True)
     settings = Settings(mesh_version=run.mesh_version, default_namespace=default_namespace,
                         root_namespace=root_namespace, assume_mode=run.assume_mode,
                         config=run.config)

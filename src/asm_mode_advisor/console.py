@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import typer
@@ -22,7 +23,7 @@ from asm_mode_advisor.config import (
 )
 from asm_mode_advisor.gate import exit_code, summary_line, with_baseline
 from asm_mode_advisor.matrix import parse_version
-from asm_mode_advisor.render import OutputFormat, render
+from asm_mode_advisor.render import OutputFormat, render, render_chunks
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.suppress import BaselineError
 
@@ -56,14 +57,32 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None) -> None
         err(f"{where}: {error.message}")
     if output_file is not None:
         try:
-            output_file.write_text(render(report, output), encoding="utf-8")
+            with output_file.open("w", encoding="utf-8") as handle:
+                for piece in batched(render_chunks(report, output)):
+                    handle.write(piece)
         except OSError as exc:
             err(f"error: cannot write {output_file}: {exc.strerror or exc}")
             raise typer.Exit(EXIT_INPUT) from None
         if output is not OutputFormat.TABLE:
             typer.echo(render(report, OutputFormat.TABLE, use_color()), nl=False)
             return
-    typer.echo(render(report, output, use_color() and output is OutputFormat.TABLE), nl=False)
+    color = use_color() and output is OutputFormat.TABLE
+    for piece in batched(render_chunks(report, output, color)):
+        typer.echo(piece, nl=False)
+
+
+def batched(chunks: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """Join small chunks into pieces of about ``size`` characters (fewer writes and flushes)."""
+    pending: list[str] = []
+    length = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield "".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending)
 
 
 def given(ctx: typer.Context, name: str) -> bool:

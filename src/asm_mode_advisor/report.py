@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from asm_mode_advisor import __version__
+from asm_mode_advisor.jsonstream import iter_json, lazy_map
 from asm_mode_advisor.model import Resource
 
 SCHEMA_VERSION = "1"
@@ -183,9 +184,21 @@ class Report(_Model):
 
     def to_json(self) -> str:
         """Deterministic JSON: sorted keys, no timestamps, trailing newline."""
-        return json.dumps(self.to_data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return "".join(self.json_chunks())
+
+    def json_chunks(self) -> Iterator[str]:
+        """The same text as :meth:`to_json` in pieces, one namespace's data alive at a time."""
+        data = self.model_dump(by_alias=True, exclude_none=True, mode="json",
+                               exclude={"namespaces"})
+        data["namespaces"] = lazy_map(_plain, self.namespaces)
+        yield from iter_json(data)
+        yield "\n"
 
     @property
     def has_errors(self) -> bool:
         """True when any input error was found."""
         return bool(self.errors)
+
+
+def _plain(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, exclude_none=True, mode="json")

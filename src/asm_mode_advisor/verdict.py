@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
@@ -26,14 +27,24 @@ def recommend(findings: Iterable[Finding]) -> Mode:
     return Mode.AMBIENT
 
 
-def to_reason(finding: Finding) -> Reason:
-    """A finding as the report prints it."""
+def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None) -> Reason:
+    """A finding as the report prints it.
+
+    ``refs`` shares one (frozen) ObjectRef per resource across the reasons of a run.
+    """
+    shared = {} if refs is None else refs
+    objects = []
+    for resource in finding.objects:
+        ref = shared.get(id(resource))
+        if ref is None:
+            ref = shared[id(resource)] = ObjectRef.of(resource)
+        objects.append(ref)
     return Reason(
         rule_id=finding.rule.id, rule_name=finding.rule.name, title=finding.rule.title,
         effect=finding.effect.value, severity=finding.severity.value,
-        matrix_rows=list(finding.rows), message=finding.message,
-        objects=[ObjectRef.of(r) for r in finding.objects], services=list(finding.services),
-        workloads=list(finding.workloads), field_path=list(finding.path))
+        matrix_rows=list(finding.rows), message=finding.message, objects=objects,
+        services=list(finding.services), workloads=list(finding.workloads),
+        field_path=list(finding.path))
 
 
 def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
@@ -60,11 +71,12 @@ def plan_waypoints(namespace: str, inventory: Inventory,
         "workloads": sorted(workloads), "exists": bool(existing)})]
 
 
-def benefits(mode: Mode) -> list[Benefit]:
-    """General benefits of the recommended mode, from the M-* rows."""
+@cache
+def benefits(mode: Mode) -> tuple[Benefit, ...]:
+    """General benefits of the recommended mode, from the M-* rows (shared, frozen)."""
     if mode is Mode.SIDECAR:
-        return [Benefit(row="M-SECMODEL", text="strongest security model: each workload "
-                                               "holds its own key")]
+        return (Benefit(row="M-SECMODEL", text="strongest security model: each workload "
+                                               "holds its own key"),)
     low, high = LATENCY_MS[mode.value]
     side_low, side_high = LATENCY_MS["sidecar"]
     items = [
@@ -82,7 +94,7 @@ def benefits(mode: Mode) -> list[Benefit]:
     if mode is Mode.AMBIENT_WAYPOINT:
         items.append(Benefit(row="M-UTILIZATION", text="one shared waypoint scales on its own "
                                                        "instead of a proxy per pod"))
-    return items
+    return tuple(items)
 
 
 def _summary(mode: Mode, reasons: list[Finding]) -> str:
@@ -105,6 +117,10 @@ def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdi
     modes = {ns: recommend(by_namespace.get(ns, []) + mesh_wide) for ns in inventory.namespaces}
     staying = sorted(ns for ns, mode in modes.items() if mode is Mode.SIDECAR)
     verdicts = []
+    # Mesh-wide findings repeat in every namespace: one frozen Reason (and ObjectRef) each.
+    # Keyed by id(): ``mesh_wide`` and the inventory keep those objects alive all along.
+    refs: dict[int, ObjectRef] = {}
+    shared = {id(finding): to_reason(finding, refs) for finding in mesh_wide}
     for namespace in inventory.namespaces:
         own = by_namespace.get(namespace, []) + mesh_wide
         mode = modes[namespace]
@@ -123,8 +139,8 @@ def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdi
         verdicts.append(NamespaceVerdict(
             name=namespace, current_mode=inventory.current_mode(namespace).value,
             recommendation=mode.value, summary=_summary(mode, own),
-            reasons=[to_reason(f) for f in own],
+            reasons=[shared.get(id(f)) or to_reason(f, refs) for f in own],
             waypoints=plan_waypoints(namespace, inventory, own) if (
                 mode is Mode.AMBIENT_WAYPOINT) else [],
-            benefits=benefits(mode), objects=inventory.counts.get(namespace, 0)))
+            benefits=list(benefits(mode)), objects=inventory.counts.get(namespace, 0)))
     return verdicts

@@ -398,3 +398,18 @@ def test_live_facts_pods_mesh_version_ztunnel_nodes(tmp_path: Path) -> None:
     assert reasons["AMA412"]["severity"] == "warning"
     assert "cluster: server v1.20.2; 3 node(s); mesh version from istiod image; ztunnel " \
            "present" in table.stdout
+
+
+def test_slim_scan_drops_status_and_container_bulk(loaded: TestCluster,
+                                                  reader_config: Path) -> None:
+    options = ClusterOptions(kubeconfig=str(reader_config))
+    whole = read_cluster(Reader(connect(options)))
+    slim = read_cluster(Reader(connect(options)), slim_bodies=True)
+    key = lambda r: (r.kind, r.namespace or "", r.name)  # noqa: E731
+    assert sorted(map(key, whole.resources)) == sorted(map(key, slim.resources))
+    assert any("status" in r.body for r in whole.resources)  # the server adds status
+    assert not any("status" in r.body for r in slim.resources)
+    containers = [c for r in slim.resources if r.kind == "Deployment"
+                  for c in r.body["spec"]["template"]["spec"].get("containers", [])]
+    assert containers and all(c.get("image") for c in containers)
+    assert not any({"env", "resources", "terminationMessagePath"} & set(c) for c in containers)

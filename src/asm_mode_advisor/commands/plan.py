@@ -50,7 +50,7 @@ def from_cluster(options: ClusterOptions, namespaces: list[str],
     from asm_mode_advisor.commands.scan import read_live
     from asm_mode_advisor.sources.cluster import ClusterError
 
-    live = read_live(options, namespaces, mesh_version)
+    live = read_live(options, namespaces, mesh_version, slim_bodies=False)
     if live.analysis.report.errors:
         first = live.analysis.report.errors[0].message
         more = len(live.analysis.report.errors) - 1

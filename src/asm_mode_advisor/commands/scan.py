@@ -93,11 +93,15 @@ class LiveRead:
 
 @paused()  # the listed objects are acyclic; collections would re-walk them all
 def read_live(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
-              root_namespace: str = ROOT_NAMESPACE, base: Settings | None = None) -> LiveRead:
-    """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault."""
+              root_namespace: str = ROOT_NAMESPACE, base: Settings | None = None,
+              slim_bodies: bool = True) -> LiveRead:
+    """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault.
+
+    ``slim_bodies=False`` keeps whole objects, for commands that write manifests back.
+    """
     transport = connect(options)
     with progress_reporter() as progress:
-        snapshot = read_cluster(Reader(transport), options.page_size, progress)
+        snapshot = read_cluster(Reader(transport), options.page_size, progress, slim_bodies)
     resources = snapshot.resources
     chosen = frozenset(namespaces)
     if chosen:

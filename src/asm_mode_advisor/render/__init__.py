@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 from asm_mode_advisor.render import github, json_yaml, markdown, sarif, table
@@ -35,3 +35,12 @@ RENDERERS: dict[OutputFormat, Renderer] = {
 def render(report: Report, output: OutputFormat, color: bool = False) -> str:
     """Render a report in one format."""
     return RENDERERS[output](report, color)
+
+
+def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> Iterable[str]:
+    """The same text as :func:`render`, in pieces for the formats that can be written so."""
+    if output is OutputFormat.JSON:
+        return report.json_chunks()
+    if output is OutputFormat.SARIF:
+        return sarif.chunks(report)
+    return (render(report, output, color),)

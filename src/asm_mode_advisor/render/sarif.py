@@ -7,14 +7,15 @@ because GitHub ignores SARIF ``suppressions``. Paths are relative to the reposit
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from asm_mode_advisor import __version__
 from asm_mode_advisor.gate import counted
+from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.matrix import ROWS_BY_ID
 from asm_mode_advisor.report import Reason, Report
 from asm_mode_advisor.rules import ALL_RULES, Rule
@@ -134,6 +135,15 @@ def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
     }
 
 
+def chunks(report: Report) -> Iterator[str]:
+    """SARIF as deterministic JSON in pieces (one result's text at a time)."""
+    log = sarif_log(report)
+    run = log["runs"][0]
+    run["results"] = Lazy(run["results"])
+    yield from iter_json(log)
+    yield "\n"
+
+
 def render(report: Report, color: bool = False) -> str:
     """SARIF as deterministic JSON (sorted keys, no timestamps, trailing newline)."""
-    return json.dumps(sarif_log(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return "".join(chunks(report))

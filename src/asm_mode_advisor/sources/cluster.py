@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
 from asm_mode_advisor.model import CLUSTER, Resource, as_dict, as_str, str_map
+from asm_mode_advisor.slim import slim as slim_body
 from asm_mode_advisor.sources.kubeconfig import (
     Endpoint,
     KubeconfigError,
@@ -483,8 +484,11 @@ def _has_controller(item: dict[str, Any]) -> bool:
         isinstance(owner, dict) and owner.get("controller") for owner in owners)
 
 
-def to_resource(item: dict[str, Any], kind: ServedKind) -> Resource:
-    """A raw list item as a Resource from the cluster (managed fields and copies dropped)."""
+def to_resource(item: dict[str, Any], kind: ServedKind, slim_bodies: bool = False) -> Resource:
+    """A raw list item as a Resource from the cluster (managed fields and copies dropped).
+
+    ``slim_bodies`` also drops what no rule reads (status, container bulk; see ``slim.py``).
+    """
     item["kind"] = kind.info.kind
     item["apiVersion"] = kind.api_version
     metadata = as_dict(item.get("metadata"))
@@ -492,6 +496,8 @@ def to_resource(item: dict[str, Any], kind: ServedKind) -> Resource:
     annotations = as_dict(metadata.get("annotations"))
     annotations.pop(LAST_APPLIED, None)
     namespace = as_str(metadata.get("namespace")) or None
+    if slim_bodies:
+        slim_body(kind.info.kind, item)
     return Resource(kind=kind.info.kind, api_version=kind.api_version,
                     name=as_str(metadata.get("name")),
                     namespace=namespace if kind.info.namespaced else None,
@@ -500,8 +506,9 @@ def to_resource(item: dict[str, Any], kind: ServedKind) -> Resource:
 
 
 def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
-                 progress: Callable[[str], None] | None = None) -> ClusterSnapshot:
-    """Discover, then list every served kind once, cluster-wide."""
+                 progress: Callable[[str], None] | None = None,
+                 slim_bodies: bool = False) -> ClusterSnapshot:
+    """Discover, then list every served kind once, cluster-wide (``slim_bodies``: as read)."""
     if page_size < 1:
         raise ClusterError("--page-size must be at least 1")
     snapshot = ClusterSnapshot()
@@ -537,7 +544,7 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
         if kind.info.kind == "Node":
             snapshot.node_count = len(items)
             continue
-        snapshot.resources.extend(to_resource(item, kind) for item in items)
+        snapshot.resources.extend(to_resource(item, kind, slim_bodies) for item in items)
     snapshot.forbidden.sort()
     snapshot.requests = reader.requests
     return snapshot

@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from asm_mode_advisor.collector import paused
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
 from asm_mode_advisor.model import InputError, Resource, SourceRef
+from asm_mode_advisor.slim import forget_shared, slim_and_share
 from asm_mode_advisor.sources import parallel
 from asm_mode_advisor.sources.construct import Unusual, build, resolve_scalar
 from asm_mode_advisor.sources.progress import file_progress
@@ -51,6 +52,8 @@ class LoadResult:
     resources: list[Resource] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     files: int = 0
+    #: Drop body parts no rule reads as each object is read (see ``slim.py``).
+    slim: bool = False
 
 
 class _DocumentRejected(Exception):
@@ -331,6 +334,8 @@ def _string_map(value: object, where: str) -> tuple[dict[str, str], str | None]:
         return {}, None
     if not isinstance(value, dict):
         return {}, f"'{where}' must be a mapping, not {_type(value)}"
+    if all(type(key) is str and type(item) is str for key, item in value.items()):
+        return value, None  # the usual case: keep the parsed mapping, no copy
     bad = sorted(str(key) for key, item in value.items() if not isinstance(item, str))
     result = {str(key): item if isinstance(item, str) else _scalar_text(item)
               for key, item in value.items()}
@@ -376,6 +381,8 @@ def load_text(text: str, name: str, default_namespace: str,
             if isinstance(produced, InputError):
                 result.errors.append(produced)
             else:
+                if result.slim:
+                    slim_and_share(produced.kind, produced.body)
                 result.resources.append(produced)
 
 
@@ -388,9 +395,9 @@ def load_bytes(data: bytes, name: str, default_namespace: str, result: LoadResul
     load_text(text, name, default_namespace, result, as_json=name.lower().endswith(".json"))
 
 
-def load_file(path: str, default_namespace: str) -> LoadResult:
+def load_file(path: str, default_namespace: str, slim_bodies: bool = False) -> LoadResult:
     """Read and parse one file (not stdin) on its own."""
-    result = LoadResult(files=1)
+    result = LoadResult(files=1, slim=slim_bodies)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -401,13 +408,16 @@ def load_file(path: str, default_namespace: str) -> LoadResult:
     return result
 
 
-def load_files(paths: list[str], default_namespace: str) -> list[LoadResult]:
+def load_files(paths: list[str], default_namespace: str,
+               slim_bodies: bool = False) -> list[LoadResult]:
     """One result per file, in order (the unit of work of a parallel parse)."""
-    return [load_file(path, default_namespace) for path in paths]
+    results = [load_file(path, default_namespace, slim_bodies) for path in paths]
+    forget_shared()  # this chunk is sent as one pickle, which keeps its sharing
+    return results
 
 
-def parse_files(paths: list[str], default_namespace: str,
-                advance: Callable[[int], None]) -> Iterator[LoadResult]:
+def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int], None],
+                slim_bodies: bool = False) -> Iterator[LoadResult]:
     """A result per file, in order; large inputs are parsed on every core."""
     workers = parallel.worker_count()
     sizes = [parallel.file_size(path) for path in paths] if workers > 1 else []
@@ -415,24 +425,29 @@ def parse_files(paths: list[str], default_namespace: str,
         bounds = parallel.chunk_bounds(sizes, workers * parallel.CHUNKS_PER_WORKER)
         chunks = [paths[start:end] for start, end in bounds]
         try:
-            work = partial(load_files, default_namespace=default_namespace)
+            work = partial(load_files, default_namespace=default_namespace,
+                           slim_bodies=slim_bodies)
             yield from parallel.ordered_map(work, chunks, workers, advance)
             return
         except parallel.PoolUnavailable:
             pass
     for path in paths:
-        yield load_file(path, default_namespace)
+        yield load_file(path, default_namespace, slim_bodies)
         advance(1)
 
 
 def load_paths(paths: Iterable[str], default_namespace: str = "default",
-               stdin: BinaryIO | None = None) -> LoadResult:
-    """Read every path (``-`` is stdin) into Resources and InputErrors."""
+               stdin: BinaryIO | None = None, slim_bodies: bool = False) -> LoadResult:
+    """Read every path (``-`` is stdin) into Resources and InputErrors.
+
+    ``slim_bodies`` drops what no rule reads of each body as it is read (``analyze``);
+    commands that write manifests back (``plan``) keep whole bodies.
+    """
     expanded = list(expand_paths(paths))
     files = [path for path in expanded if isinstance(path, str) and path != "-"]
-    result = LoadResult()
+    result = LoadResult(slim=slim_bodies)
     with paused(), file_progress(len(files)) as advance:
-        parsed = parse_files(files, default_namespace, advance)
+        parsed = parse_files(files, default_namespace, advance, slim_bodies)
         for path in expanded:
             if isinstance(path, InputError):
                 result.errors.append(path)
@@ -445,4 +460,5 @@ def load_paths(paths: Iterable[str], default_namespace: str = "default",
                 result.files += one.files
                 result.resources.extend(one.resources)
                 result.errors.extend(one.errors)
+    forget_shared()
     return result

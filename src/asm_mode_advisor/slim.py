@@ -1,0 +1,147 @@
+"""Drop the parts of object bodies no rule reads, as each object is read.
+
+Parsed YAML costs about ten times its text in Python objects, and most of a manifest is
+bulk no rule looks at: container environments, resources, probes and volumes, ConfigMap
+data, CRD schemas, Secret data, server-side status. ``analyze`` and ``scan`` slim every body
+right after it is validated, so the peak memory of a run follows what the rules need, not
+what the files hold; Secret data is never kept. ``plan`` keeps whole bodies because it
+writes manifests back.
+
+The lists below say what is dropped rather than what is kept, so a rule that starts reading
+a new field of an analysed kind still finds it; ``tests/test_slim.py`` checks that slimming
+changes no report on the examples and the shared corpus.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asm_mode_advisor.kinds import KNOWN_KINDS, WORKLOAD_KINDS
+
+#: Kinds whose bodies the rules read; any other kind keeps only its identity and metadata.
+ANALYSED_KINDS = frozenset(info.kind for info in KNOWN_KINDS)
+
+#: Pod-spec fields no rule reads (scheduling, volumes, security and DNS settings).
+POD_BULK = frozenset({
+    "volumes", "affinity", "tolerations", "nodeSelector", "topologySpreadConstraints",
+    "imagePullSecrets", "dnsConfig", "dnsPolicy", "hostAliases", "readinessGates",
+    "securityContext", "priorityClassName", "priority", "schedulerName", "overhead",
+    "resourceClaims", "schedulingGates", "terminationGracePeriodSeconds", "enableServiceLinks",
+    "preemptionPolicy", "runtimeClassName", "os", "hostname", "subdomain",
+    "activeDeadlineSeconds", "automountServiceAccountToken", "setHostnameAsFQDN",
+})
+
+#: Container fields no rule reads (names, images and ports are kept).
+CONTAINER_BULK = frozenset({
+    "env", "envFrom", "resources", "volumeMounts", "volumeDevices", "args", "command",
+    "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "securityContext",
+    "workingDir", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy",
+    "stdin", "stdinOnce", "tty", "resizePolicy",
+})
+
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
+#: Structures seen so far in this process's read (see :func:`share`); emptied after a read.
+_SEEN: dict[int, Any] = {}
+
+
+def slim_and_share(kind: str, body: dict[str, Any]) -> None:
+    """:func:`slim` ``body``, then share its parts with equal ones read before."""
+    slim(kind, body)
+    for key, item in body.items():
+        if isinstance(item, dict | list):
+            body[key] = share(item, _SEEN)
+
+
+def forget_shared() -> None:
+    """End of a read: later reads must not reuse (or keep alive) this one's structures."""
+    _SEEN.clear()
+
+
+def slim(kind: str, body: dict[str, Any]) -> None:
+    """Drop, in place, what no rule reads of ``body`` (an object of ``kind``)."""
+    body.pop("status", None)
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
+    if kind not in ANALYSED_KINDS:
+        for key in [key for key in body if key not in ("apiVersion", "kind", "metadata")]:
+            del body[key]
+        return
+    if kind in WORKLOAD_KINDS:
+        pod_spec = _pod_spec(kind, body)
+        if pod_spec is not None:
+            _slim_pod_spec(pod_spec)
+
+
+def _pod_spec(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    path = {"Pod": ("spec",),
+            "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}.get(
+        kind, ("spec", "template", "spec"))
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def _slim_pod_spec(pod_spec: dict[str, Any]) -> None:
+    for key in POD_BULK.intersection(pod_spec):
+        del pod_spec[key]
+    for name in CONTAINER_LISTS:
+        containers = pod_spec.get(name)
+        if isinstance(containers, list):
+            for container in containers:
+                if isinstance(container, dict):
+                    for key in CONTAINER_BULK.intersection(container):
+                        del container[key]
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def share(value: Any, table: dict[int, Any]) -> Any:
+    """``value`` with equal mappings and lists replaced by one shared copy (bottom-up).
+
+    Manifests repeat small structures everywhere (an app's labels are its selector, its
+    template labels and its Service selector; one chart renders the same ports and
+    annotations in every namespace), so after slimming each is kept once. ``table`` maps a
+    structure's hash to its first copy; a copy is only shared when the two are really alike
+    (same keys in the same order, same types), so ``1`` never stands in for ``True``.
+    Shared structures must not be changed afterwards; nothing in analysis writes to bodies.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                value[key] = share(item, table)
+        signature = hash(("m", *((key, item.__class__, item) if isinstance(item, _ATOMS)
+                                 else (key, id(item)) for key, item in value.items())))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict | list):
+                value[index] = share(item, table)
+        signature = hash(("s", *((item.__class__, item) if isinstance(item, _ATOMS)
+                                 else id(item) for item in value)))
+    else:
+        return value
+    found = table.get(signature)
+    if found is None:
+        table[signature] = value
+        return value
+    return found if _alike(found, value) else value
+
+
+def _alike(first: Any, second: Any) -> bool:
+    """Equal with the same types and key order; children compared by identity (shared)."""
+    if first.__class__ is not second.__class__ or len(first) != len(second):
+        return False
+    pairs = (zip(first.items(), second.items(), strict=True) if isinstance(first, dict)
+             else (((0, a), (0, b)) for a, b in zip(first, second, strict=True)))
+    for (key_a, a), (key_b, b) in pairs:
+        if key_a != key_b or key_a.__class__ is not key_b.__class__:
+            return False
+        if a is b:
+            continue
+        if not isinstance(a, _ATOMS) or a.__class__ is not b.__class__ or a != b:
+            return False
+    return True

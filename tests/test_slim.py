@@ -1,0 +1,166 @@
+"""Slimmed bodies: what no rule reads is dropped as objects are read, and no report changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.rules import ALL_RULES, Rule
+from asm_mode_advisor.slim import ANALYSED_KINDS, slim
+from asm_mode_advisor.sources.files import load_paths
+from support import load
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: web}
+  managedFields: [{manager: kubectl}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {sidecar.istio.io/inject: "true"}
+    spec:
+      serviceAccountName: web
+      hostNetwork: false
+      volumes: [{name: data, emptyDir: {}}]
+      tolerations: [{key: spot}]
+      initContainers:
+      - name: setup
+        image: busybox:1
+        command: [sh, -c, "true"]
+        restartPolicy: Always
+      containers:
+      - name: web
+        image: example/web:1
+        ports: [{containerPort: 8080, name: http}]
+        env: [{name: PASSWORD, value: hunter2}]
+        resources: {limits: {memory: 1Gi}}
+        readinessProbe: {httpGet: {path: /healthz, port: 8080}}
+status:
+  replicas: 3
+"""
+
+UNANALYSED = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: remote
+  namespace: istio-system
+  labels: {istio/multiCluster: "true"}
+data:
+  kubeconfig: c2VjcmV0
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+data:
+  big: "a lot of text"
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: things.example.com}
+spec:
+  group: example.com
+  versions: [{name: v1, served: true, storage: true}]
+"""
+
+
+def test_workload_keeps_what_rules_read_and_drops_bulk() -> None:
+    loaded = load(DEPLOYMENT)
+    assert loaded.errors == []
+    body = loaded.resources[0].body
+    assert "status" not in body
+    assert "managedFields" not in body["metadata"]
+    assert body["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    template = body["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"sidecar.istio.io/inject": "true"}
+    pod = template["spec"]
+    assert pod == {
+        "serviceAccountName": "web", "hostNetwork": False,
+        "initContainers": [{"name": "setup", "image": "busybox:1", "restartPolicy": "Always"}],
+        "containers": [{"name": "web", "image": "example/web:1",
+                        "ports": [{"containerPort": 8080, "name": "http"}]}],
+    }
+
+
+def test_whole_bodies_are_kept_on_request() -> None:
+    body = load(DEPLOYMENT, slim=False).resources[0].body
+    container = body["spec"]["template"]["spec"]["containers"][0]
+    assert container["env"] == [{"name": "PASSWORD", "value": "hunter2"}]
+    assert body["status"] == {"replicas": 3}
+
+
+def test_unanalysed_kinds_keep_identity_only_and_secret_data_is_dropped() -> None:
+    loaded = load(UNANALYSED)
+    assert loaded.errors == []
+    bodies = {r.kind: r.body for r in loaded.resources}
+    assert set(bodies) == {"Secret", "ConfigMap", "CustomResourceDefinition"}
+    for kind, body in bodies.items():
+        assert kind not in ANALYSED_KINDS
+        assert set(body) == {"apiVersion", "kind", "metadata"}, kind
+    secret = next(r for r in loaded.resources if r.kind == "Secret")
+    assert secret.labels == {"istio/multiCluster": "true"}  # AMA rules still see the label
+
+
+def test_cronjob_and_pod_templates_are_found() -> None:
+    cron = {"spec": {"jobTemplate": {"spec": {"template": {"spec": {
+        "containers": [{"name": "c", "env": [], "ports": []}], "volumes": []}}}}}}
+    slim("CronJob", cron)
+    pod_spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod_spec == {"containers": [{"name": "c", "ports": []}]}
+    pod = {"metadata": {"name": "p", "managedFields": []}, "spec": {
+        "nodeSelector": {"a": "b"}, "containers": [{"name": "c", "args": ["x"]}]},
+        "status": {"phase": "Running"}}
+    slim("Pod", pod)
+    assert pod == {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+
+
+def test_malformed_bodies_are_left_alone() -> None:
+    odd = {"spec": {"template": {"spec": {"containers": ["not a mapping", 3]}}}}
+    slim("Deployment", odd)
+    assert odd == {"spec": {"template": {"spec": {"containers": ["not a mapping", 3]}}}}
+    odd2 = {"metadata": "text", "spec": []}
+    slim("StatefulSet", odd2)
+    assert odd2 == {"metadata": "text", "spec": []}
+
+
+def _report_json(paths: list[str], slim_bodies: bool) -> str:
+    loaded = load_paths(paths, slim_bodies=slim_bodies)
+    result = analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files)
+    return result.report.to_json()
+
+
+def test_examples_report_is_unchanged_by_slimming() -> None:
+    paths = [str(ROOT / "examples")]
+    assert _report_json(paths, True) == _report_json(paths, False)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
+def test_rule_examples_give_the_same_findings_slimmed(rule: Rule) -> None:
+    texts = [*rule.triggers, *rule.passes]
+    for text in texts:
+        reports = []
+        for slim_bodies in (True, False):
+            loaded = load(text, slim=slim_bodies)
+            reports.append(analyze(loaded.resources, loaded.errors, Settings(),
+                                   files=1).report.to_json())
+        assert reports[0] == reports[1]
+
+
+def test_corpus_reports_are_unchanged_by_slimming() -> None:
+    assert CORPUS.is_dir(), f"the shared corpus is missing at {CORPUS}"
+    folders = sorted(str(p) for p in CORPUS.iterdir() if p.is_dir())
+    assert len(folders) >= 20
+    differing = [folder for folder in folders
+                 if _report_json([folder], True) != _report_json([folder], False)]
+    assert differing == []
