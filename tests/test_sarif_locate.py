@@ -8,7 +8,9 @@ import pytest
 
 from asm_mode_advisor import locate
 from asm_mode_advisor.locate import compose, document_text, field_line
-from asm_mode_advisor.report import NamespaceVerdict, ObjectRef, Reason, Report, Summary
+from asm_mode_advisor.model import Resource, SourceRef
+from asm_mode_advisor.rules import ALL_RULES, Finding
+from asm_mode_advisor.verdict import to_reason
 
 TEXT = """\
 apiVersion: v1
@@ -53,12 +55,12 @@ def test_broken_document_falls_back() -> None:
     assert compose("a: [unclosed\n") is None
 
 
-def reason(file: str, line: int, path: list[str | int]) -> Reason:
-    return Reason(rule_id="AMA101", rule_name="vs-http-routing", title="t",
-                  effect="needs-waypoint", severity="note", matrix_rows=["L-ROUTING"],
-                  message="m", field_path=path,
-                  objects=[ObjectRef(kind="VirtualService", name="reviews", file=file,
-                                     line=line)])
+def finding(file: str, line: int, path: tuple[str | int, ...]) -> Finding:
+    resource = Resource(kind="VirtualService", api_version="networking.istio.io/v1",
+                        name="reviews", namespace="shop", labels={}, annotations={}, body={},
+                        source=SourceRef(file=file, line=line))
+    return Finding(rule=ALL_RULES[0], namespace="shop", message="m", objects=(resource,),
+                   path=path)
 
 
 def test_find_lines_reads_only_files_with_field_paths(tmp_path: Path,
@@ -75,24 +77,26 @@ def test_find_lines_reads_only_files_with_field_paths(tmp_path: Path,
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Path, "read_text", spy)
-    report = Report(mesh_version="1.25", summary=Summary(namespaces=1, objects=2,
-                                                         by_recommendation={}, by_kind={}),
-                    namespaces=[NamespaceVerdict(
-                        name="shop", current_mode="none", recommendation="ambient",
-                        summary="s", reasons=[reason(str(wanted), 5, ["spec", "http", 1,
-                                                                      "fault"]),
-                                              reason(str(other), 5, [])])])
-    located = locate.add_field_lines(report)
+    found = [finding(str(wanted), 5, ("spec", "http", 1, "fault")),
+             finding(str(other), 5, ())]
+    lines = locate.find_lines(locate.targets(found))
     assert read == ["vs.yaml"]
-    assert located.namespaces[0].reasons[0].field_line == 13
-    assert located.namespaces[0].reasons[1].field_line is None
+    assert locate.line_of(found[0], lines) == 13
+    assert locate.line_of(found[1], lines) is None
+    assert to_reason(found[0], lines=lines).field_line == 13
 
 
 def test_missing_file_keeps_the_object_line(tmp_path: Path) -> None:
-    report = Report(mesh_version="1.25", summary=Summary(namespaces=1, objects=1,
-                                                         by_recommendation={}, by_kind={}),
-                    namespaces=[NamespaceVerdict(
-                        name="shop", current_mode="none", recommendation="ambient",
-                        summary="s", reasons=[reason(str(tmp_path / "gone.yaml"), 5,
-                                                     ["spec"])])])
-    assert locate.add_field_lines(report).namespaces[0].reasons[0].field_line is None
+    gone = finding(str(tmp_path / "gone.yaml"), 5, ("spec",))
+    lines = locate.find_lines(locate.targets([gone]))
+    assert lines == {}
+    reason = to_reason(gone, lines=lines)
+    assert reason.field_line is None and reason.objects[0].line == 5
+
+
+def test_stdin_and_cluster_findings_are_not_looked_up() -> None:
+    stdin = finding("<stdin>", 3, ("spec",))
+    cluster = Finding(rule=ALL_RULES[0], namespace="shop", message="m", path=("spec",),
+                      objects=(Resource(kind="Service", api_version="v1", name="a",
+                                        namespace="shop", labels={}, annotations={}, body={}),))
+    assert locate.targets([stdin, cluster]) == {}

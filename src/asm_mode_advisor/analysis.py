@@ -12,7 +12,7 @@ from asm_mode_advisor.config import Config
 from asm_mode_advisor.engine import run_rules
 from asm_mode_advisor.inventory import ROOT_NAMESPACE, Inventory
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
-from asm_mode_advisor.locate import add_field_lines
+from asm_mode_advisor.locate import find_lines, targets
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.model import InputError, Mode, Resource
 from asm_mode_advisor.report import ErrorEntry, Report, Summary
@@ -50,8 +50,8 @@ def analyze(resources: Iterable[Resource], errors: Iterable[InputError], setting
     """Run the whole pipeline on resources from any source.
 
     Suppressions (config file, annotations) apply before verdicts, so a suppressed finding
-    neither decides a mode nor fails the gate; field lines are looked up afterwards, only
-    in the documents that have findings.
+    neither decides a mode nor fails the gate. Field lines are looked up before reasons are
+    built, only in the documents that have a kept finding with a field path.
     """
     inventory = Inventory.build(resources, default_namespace=settings.default_namespace,
                                 root_namespace=settings.root_namespace)
@@ -62,7 +62,9 @@ def analyze(resources: Iterable[Resource], errors: Iterable[InputError], setting
     findings = filtered.kept
     all_errors = sorted([*errors, *rule_errors],
                         key=lambda e: (e.file or "", e.line or 0, e.message))
-    verdicts, suppressed = attach_suppressions(decide(inventory, findings), filtered)
+    # Field lines are found before reasons are built, so no reason is copied to add one.
+    lines = find_lines(targets(findings)) if source == "files" else {}
+    verdicts, suppressed = attach_suppressions(decide(inventory, findings, lines), filtered)
     report = Report(
         mesh_version=settings.mesh_version, source=source, namespaces=verdicts,
         errors=[ErrorEntry(file=e.file, line=e.line, message=e.message) for e in all_errors],
@@ -72,8 +74,6 @@ def analyze(resources: Iterable[Resource], errors: Iterable[InputError], setting
     if suppressed is not None:
         report = report.model_copy(update={
             "summary": report.summary.model_copy(update={"suppressed": suppressed})})
-    if source == "files":
-        report = add_field_lines(report)
     return Analysis(inventory=inventory, findings=findings, report=report)
 
 

@@ -48,7 +48,7 @@ class Workload:
 def pod_template(resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(template metadata, template spec)`` of a workload kind."""
     if resource.kind == "Pod":
-        return as_dict(resource.body.get("metadata")), resource.spec
+        return {"labels": resource.labels, "annotations": resource.annotations}, resource.spec
     spec = resource.spec
     if resource.kind == "CronJob":
         spec = as_dict(as_dict(spec.get("jobTemplate")).get("spec"))

@@ -9,13 +9,14 @@ the object's first line stays.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
+from asm_mode_advisor.rules import Finding
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -33,6 +34,8 @@ class _Loader(_Base):  # type: ignore[misc]
         return None
 _DOCUMENT_MARKS = ("---", "...")
 FieldPath = tuple[str | int, ...]
+#: ``(file, document start line, field path)`` → 1-based line of the field.
+FieldLines = dict[tuple[str, int, FieldPath], int]
 
 
 def document_text(lines: list[str], start: int) -> str:
@@ -79,22 +82,21 @@ def field_line(root: Node, path: FieldPath) -> int | None:
     return line
 
 
-def _targets(report: Report) -> dict[str, dict[int, set[FieldPath]]]:
-    """Files → document start lines → field paths wanted there."""
+def targets(findings: Iterable[Finding]) -> dict[str, dict[int, set[FieldPath]]]:
+    """Files → document start lines → field paths wanted there (file findings with a path)."""
     wanted: dict[str, dict[int, set[FieldPath]]] = defaultdict(lambda: defaultdict(set))
-    for verdict in report.namespaces:
-        for reason in verdict.reasons:
-            first = reason.objects[0] if reason.objects else None
-            if reason.field_path and first is not None and first.file and first.line and (
-                    not first.file.startswith("<")):
-                wanted[first.file][first.line].add(tuple(reason.field_path))
+    for finding in findings:
+        source = finding.objects[0].source if finding.objects else None
+        if finding.path and source is not None and source.file and source.line and (
+                not source.file.startswith("<")):
+            wanted[source.file][source.line].add(tuple(finding.path))
     return wanted
 
 
-def find_lines(report: Report) -> dict[tuple[str, int, FieldPath], int]:
-    """``(file, document line, path)`` → 1-based line of the field, for every reason."""
-    found: dict[tuple[str, int, FieldPath], int] = {}
-    for file, documents in sorted(_targets(report).items()):
+def find_lines(wanted: dict[str, dict[int, set[FieldPath]]]) -> FieldLines:
+    """``(file, document line, path)`` → 1-based line of the field, for every target."""
+    found: FieldLines = {}
+    for file, documents in sorted(wanted.items()):
         try:
             lines = Path(file).read_text(encoding="utf-8-sig").splitlines(keepends=True)
         except (OSError, UnicodeDecodeError):
@@ -110,20 +112,9 @@ def find_lines(report: Report) -> dict[tuple[str, int, FieldPath], int]:
     return found
 
 
-def _located(reason: Reason, lines: dict[tuple[str, int, FieldPath], int]) -> Reason:
-    first = reason.objects[0] if reason.objects else None
-    if first is None or first.file is None or first.line is None:
-        return reason
-    line = lines.get((first.file, first.line, tuple(reason.field_path)))
-    return reason.model_copy(update={"field_line": line}) if line is not None else reason
-
-
-def add_field_lines(report: Report) -> Report:
-    """The report with ``fieldLine`` set on every reason whose field could be found."""
-    lines = find_lines(report)
-    if not lines:
-        return report
-    verdicts: list[NamespaceVerdict] = [
-        verdict.model_copy(update={"reasons": [_located(r, lines) for r in verdict.reasons]})
-        for verdict in report.namespaces]
-    return report.model_copy(update={"namespaces": verdicts})
+def line_of(finding: Finding, lines: FieldLines) -> int | None:
+    """The field line found for ``finding``, if any."""
+    source = finding.objects[0].source if finding.objects else None
+    if not lines or source is None or source.file is None or source.line is None:
+        return None
+    return lines.get((source.file, source.line, tuple(finding.path)))

@@ -16,9 +16,25 @@ from asm_mode_advisor.model import Resource
 SCHEMA_VERSION = "1"
 
 
+#: One set object per distinct combination of given fields (see ``_Model.model_post_init``).
+_FIELD_SETS: dict[frozenset[str], set[str]] = {}
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True,
                               extra="forbid")
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Share the set of given field names between instances.
+
+        pydantic keeps that set on every instance, and for a handful of names it takes more
+        memory than the fields themselves (728 bytes for an ObjectRef); a large report holds
+        tens of thousands of them. The models are frozen, so nothing adds to a shared set, and
+        ``model_copy`` copies it before changing it.
+        """
+        given = self.__pydantic_fields_set__
+        shared = _FIELD_SETS.setdefault(frozenset(given), given)
+        object.__setattr__(self, "__pydantic_fields_set__", shared)
 
 
 class ObjectRef(_Model):

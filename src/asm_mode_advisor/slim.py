@@ -7,9 +7,10 @@ right after it is validated, so the peak memory of a run follows what the rules 
 what the files hold; Secret data is never kept. ``plan`` keeps whole bodies because it
 writes manifests back.
 
-The lists below say what is dropped rather than what is kept, so a rule that starts reading
-a new field of an analysed kind still finds it; ``tests/test_slim.py`` checks that slimming
-changes no report on the examples and the shared corpus.
+Of a ``spec``, the lists below say what is dropped rather than what is kept, so a rule that
+starts reading a new field of an analysed kind still finds it; ``tests/test_slim.py`` checks
+that slimming changes no report on the examples, the rules' own examples and the shared
+corpus.
 """
 
 from __future__ import annotations
@@ -60,15 +61,18 @@ def forget_shared() -> None:
 
 
 def slim(kind: str, body: dict[str, Any]) -> None:
-    """Drop, in place, what no rule reads of ``body`` (an object of ``kind``)."""
-    body.pop("status", None)
+    """Drop, in place, what no rule reads of ``body`` (an object of ``kind``).
+
+    Rules read an object's identity, labels and annotations from the Resource, so of the
+    body only ``spec`` (for analysed kinds) and the owner references stay.
+    """
     metadata = body.get("metadata")
-    if isinstance(metadata, dict):
-        metadata.pop("managedFields", None)
-    if kind not in ANALYSED_KINDS:
-        for key in [key for key in body if key not in ("apiVersion", "kind", "metadata")]:
-            del body[key]
-        return
+    owners = metadata.get("ownerReferences") if isinstance(metadata, dict) else None
+    keep = "spec" if kind in ANALYSED_KINDS else None
+    for key in [key for key in body if key != keep]:
+        del body[key]
+    if owners is not None:
+        body["metadata"] = {"ownerReferences": owners}
     if kind in WORKLOAD_KINDS:
         pod_spec = _pod_spec(kind, body)
         if pod_spec is not None:

@@ -157,7 +157,7 @@ def attach_suppressions(verdicts: list[NamespaceVerdict],
         if verdict.name in ignored:
             continue
         entries = sorted(by_namespace.get(verdict.name, []), key=_entry_key)
-        kept.append(verdict.model_copy(update={"suppressed": entries or None}))
+        kept.append(verdict.model_copy(update={"suppressed": entries}) if entries else verdict)
     if not filtered.suppressed and not ignored:
         return kept, None
     counts = SuppressionCounts(

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from functools import cache
 
 from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.locate import FieldLines, line_of
 from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
 from asm_mode_advisor.model import Effect, Mode
 from asm_mode_advisor.report import Benefit, NamespaceVerdict, ObjectRef, Reason, Waypoint
@@ -27,8 +28,9 @@ def recommend(findings: Iterable[Finding]) -> Mode:
     return Mode.AMBIENT
 
 
-def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None) -> Reason:
-    """A finding as the report prints it.
+def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None,
+              lines: FieldLines | None = None) -> Reason:
+    """A finding as the report prints it, with its field line when ``lines`` has it.
 
     ``refs`` shares one (frozen) ObjectRef per resource across the reasons of a run.
     """
@@ -44,7 +46,7 @@ def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None) -> Rea
         effect=finding.effect.value, severity=finding.severity.value,
         matrix_rows=list(finding.rows), message=finding.message, objects=objects,
         services=list(finding.services), workloads=list(finding.workloads),
-        field_path=list(finding.path))
+        field_path=list(finding.path), field_line=line_of(finding, lines or {}))
 
 
 def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
@@ -108,8 +110,9 @@ def _summary(mode: Mode, reasons: list[Finding]) -> str:
     return shown + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
 
 
-def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdict]:
-    """A verdict for every namespace in the inventory, sorted by name."""
+def decide(inventory: Inventory, findings: list[Finding],
+           lines: FieldLines | None = None) -> list[NamespaceVerdict]:
+    """A verdict for every namespace in the inventory, sorted by name (``lines``: field lines)."""
     by_namespace: dict[str | None, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_namespace[finding.namespace].append(finding)
@@ -120,7 +123,7 @@ def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdi
     # Mesh-wide findings repeat in every namespace: one frozen Reason (and ObjectRef) each.
     # Keyed by id(): ``mesh_wide`` and the inventory keep those objects alive all along.
     refs: dict[int, ObjectRef] = {}
-    shared = {id(finding): to_reason(finding, refs) for finding in mesh_wide}
+    shared = {id(finding): to_reason(finding, refs, lines) for finding in mesh_wide}
     for namespace in inventory.namespaces:
         own = by_namespace.get(namespace, []) + mesh_wide
         mode = modes[namespace]
@@ -139,7 +142,7 @@ def decide(inventory: Inventory, findings: list[Finding]) -> list[NamespaceVerdi
         verdicts.append(NamespaceVerdict(
             name=namespace, current_mode=inventory.current_mode(namespace).value,
             recommendation=mode.value, summary=_summary(mode, own),
-            reasons=[shared.get(id(f)) or to_reason(f, refs) for f in own],
+            reasons=[shared.get(id(f)) or to_reason(f, refs, lines) for f in own],
             waypoints=plan_waypoints(namespace, inventory, own) if (
                 mode is Mode.AMBIENT_WAYPOINT) else [],
             benefits=list(benefits(mode)), objects=inventory.counts.get(namespace, 0)))

@@ -329,9 +329,14 @@ def _type(value: object) -> str:
             float: "a number", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
+#: Labels or annotations of an object that has none: one shared mapping, never written to
+#: (resources are read-only after loading), instead of an empty dict per object.
+_NONE: dict[str, str] = {}
+
+
 def _string_map(value: object, where: str) -> tuple[dict[str, str], str | None]:
     if value is None:
-        return {}, None
+        return _NONE, None
     if not isinstance(value, dict):
         return {}, f"'{where}' must be a mapping, not {_type(value)}"
     if all(type(key) is str and type(item) is str for key, item in value.items()):
