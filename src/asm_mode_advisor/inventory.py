@@ -96,12 +96,12 @@ class Inventory:
         default_factory=lambda: defaultdict(list), repr=False)
     _workloads: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list),
                                                  repr=False)
-    _label_index: dict[str, dict[tuple[str, str], set[int]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(set)), repr=False)
+    _label_index: dict[str, dict[tuple[str, str], list[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list)), repr=False)
     _services: dict[tuple[str, str], Resource] = field(default_factory=dict, repr=False)
     _by_kind: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list),
                                                 repr=False)
-    _service_targets: dict[str, list[tuple[str, frozenset[int]]]] = field(
+    _service_targets: dict[str, list[tuple[str, tuple[int, ...]]]] = field(
         default_factory=dict, repr=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -123,7 +123,7 @@ class Inventory:
                 workload = make_workload(resource)
                 index = inventory._label_index[resource.namespace]
                 for pair in workload.pod_labels.items():
-                    index[pair].add(len(workloads))
+                    index[pair].append(len(workloads))
                 workloads.append(workload)
             elif resource.kind == "Service" and resource.namespace is not None:
                 inventory._services[(resource.namespace, resource.name)] = resource
@@ -215,8 +215,8 @@ class Inventory:
         candidates: set[int] | None = None
         index = self._label_index.get(namespace, {})
         for pair in match_labels.items():
-            hits = index.get(pair, set())
-            candidates = set(hits) if candidates is None else candidates & hits
+            hits = index.get(pair, ())
+            candidates = set(hits) if candidates is None else candidates.intersection(hits)
             if not candidates:
                 return []
         pool = (workloads[i] for i in sorted(candidates)) if candidates is not None else (
@@ -227,9 +227,9 @@ class Inventory:
         """Names of the Services in ``namespace`` that select any of ``workloads``."""
         wanted = {id(w.resource) for w in workloads}
         return sorted(name for name, selected in self._selected_by_services(namespace)
-                      if not selected.isdisjoint(wanted))
+                      if not wanted.isdisjoint(selected))
 
-    def _selected_by_services(self, namespace: str) -> list[tuple[str, frozenset[int]]]:
+    def _selected_by_services(self, namespace: str) -> list[tuple[str, tuple[int, ...]]]:
         """Each Service of a namespace with the ids of the workload objects it selects."""
         found = self._service_targets.get(namespace)
         if found is None:
@@ -237,7 +237,7 @@ class Inventory:
             for service in self.services(namespace):
                 selector = Service(service).selector
                 selected = self.select_workloads(namespace, selector) if selector else []
-                found.append((service.name, frozenset(id(w.resource) for w in selected)))
+                found.append((service.name, tuple(id(w.resource) for w in selected)))
             self._service_targets[namespace] = found
         return found
 

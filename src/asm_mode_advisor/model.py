@@ -132,9 +132,14 @@ def as_str(value: object) -> str:
 
 
 def str_map(value: object) -> dict[str, str]:
-    """A string-to-string mapping (labels, selectors); non-string values are stringified."""
+    """A string-to-string mapping (labels, selectors); non-string values are stringified.
+
+    A mapping that already holds only strings is returned as it is (read it, never change it).
+    """
     if not isinstance(value, dict):
         return {}
+    if all(type(k) is str and type(v) is str for k, v in value.items()):
+        return value
     return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
 
 
