@@ -47,12 +47,15 @@ CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 _SEEN: dict[int, Any] = {}
 
 
-def slim_and_share(kind: str, body: dict[str, Any]) -> None:
-    """:func:`slim` ``body``, then share its parts with equal ones read before."""
+def slim_and_share(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """:func:`slim` ``body``, then the equal body read before, if any, else ``body``.
+
+    Once slimmed, bodies are mostly alike (one chart's Deployment in every namespace
+    differs only in its metadata, which the Resource holds), so whole bodies are shared too.
+    """
     slim(kind, body)
-    for key, item in body.items():
-        if isinstance(item, dict | list):
-            body[key] = share(item, _SEEN)
+    shared: dict[str, Any] = share(body, _SEEN)
+    return shared
 
 
 def forget_shared() -> None:

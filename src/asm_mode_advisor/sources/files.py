@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, BinaryIO
 
@@ -387,7 +387,8 @@ def load_text(text: str, name: str, default_namespace: str,
                 result.errors.append(produced)
             else:
                 if result.slim:
-                    slim_and_share(produced.kind, produced.body)
+                    produced = replace(produced, body=slim_and_share(produced.kind,
+                                                                     produced.body))
                 result.resources.append(produced)
 
 
