@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,6 @@ def test_failing_dedupes_mesh_wide_reasons_and_skips_baselined(repo: Path) -> No
     report = Report.model_validate_json(cli("analyze", "manifests", "-o", "json").stdout)
     assert [r.rule_id for r in failing(report, FailOn.ERROR)] == ["AMA501"]
     marked = report.model_copy(update={"namespaces": [
-        v.model_copy(update={"reasons": [r.model_copy(update={"baseline": True})
-                                         for r in v.reasons]})
+        replace(v, reasons=[replace(r, baseline=True) for r in v.reasons])
         for v in report.namespaces]})
     assert exit_code(marked, FailOn.NOTE) == 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import TypeAdapter
 
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.model import Mode
-from asm_mode_advisor.report import NamespaceVerdict
+from asm_mode_advisor.report import NamespaceVerdict, Waypoint
 from asm_mode_advisor.rules import RULES_BY_ID, Finding
 from asm_mode_advisor.verdict import benefits, decide, recommend
 from support import inventory_from
@@ -64,7 +65,8 @@ def test_every_namespace_gets_a_verdict_sorted_by_name() -> None:
 def test_waypoint_plan_lists_the_services_that_need_l7() -> None:
     result = verdicts([finding(NEEDS, services=("web",)), finding("AMA111", services=("cart",)),
                        finding(FAVOURS, services=("ledger",))])["shop"]
-    assert [w.model_dump(by_alias=True) for w in result.waypoints] == [{
+    assert [TypeAdapter(Waypoint).dump_python(w, by_alias=True)
+            for w in result.waypoints] == [{
         "name": "waypoint", "for": "service", "services": ["cart", "web"], "workloads": [],
         "exists": False}]
 

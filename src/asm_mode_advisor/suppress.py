@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -157,7 +157,7 @@ def attach_suppressions(verdicts: list[NamespaceVerdict],
         if verdict.name in ignored:
             continue
         entries = sorted(by_namespace.get(verdict.name, []), key=_entry_key)
-        kept.append(verdict.model_copy(update={"suppressed": entries}) if entries else verdict)
+        kept.append(replace(verdict, suppressed=entries) if entries else verdict)
     if not filtered.suppressed and not ignored:
         return kept, None
     counts = SuppressionCounts(
@@ -220,13 +220,12 @@ def apply_baseline(report: Report, baseline: Baseline) -> Report:
     verdicts = []
     seen: set[str] = set()
     for verdict in report.namespaces:
-        reasons = [r.model_copy(update={"baseline": r.fingerprint in baseline.fingerprints})
+        reasons = [replace(r, baseline=r.fingerprint in baseline.fingerprints)
                    for r in verdict.reasons]
         seen.update(r.fingerprint for r in reasons)
         old = baseline.recommendations.get(verdict.name)
-        verdicts.append(verdict.model_copy(update={
-            "reasons": reasons, "baseline_recommendation": old,
-            "recommendation_changed": old != verdict.recommendation}))
+        verdicts.append(replace(verdict, reasons=reasons, baseline_recommendation=old,
+                                recommendation_changed=old != verdict.recommendation))
     counts = BaselineCounts(
         known=len(seen & baseline.fingerprints), new=len(seen - baseline.fingerprints),
         fixed=len(baseline.fingerprints - seen),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
+from typing import Literal
 
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.locate import FieldLines, line_of
@@ -67,10 +68,10 @@ def plan_waypoints(namespace: str, inventory: Inventory,
         services.update(s.name for s in inventory.services(namespace))
     existing = inventory.waypoints(namespace)
     name = existing[0].name if existing else DEFAULT_WAYPOINT_NAME
-    traffic = "all" if workloads and services else ("workload" if workloads else "service")
-    return [Waypoint.model_validate({
-        "name": name, "for": traffic, "services": sorted(services),
-        "workloads": sorted(workloads), "exists": bool(existing)})]
+    traffic: Literal["service", "workload", "all"] = (
+        "all" if workloads and services else ("workload" if workloads else "service"))
+    return [Waypoint(name=name, services=sorted(services), workloads=sorted(workloads),
+                     exists=bool(existing), **{"for": traffic})]
 
 
 @cache
