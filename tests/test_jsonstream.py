@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Callable
@@ -9,10 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
+from pydantic.alias_generators import to_camel
 
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.render import OutputFormat, render, render_chunks
+from asm_mode_advisor.report import (
+    Benefit,
+    NamespaceVerdict,
+    ObjectRef,
+    Reason,
+    SuppressedReason,
+    Waypoint,
+    verdict_json,
+)
 from asm_mode_advisor.sources.files import load_paths
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -23,9 +35,9 @@ def _dumps(value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """The same data with every Lazy made a list (built from a fresh copy of its items)."""
+    """The same data with every Lazy made a list of what its ``dump`` writes."""
     if isinstance(value, Lazy):
-        return [_plain(item) for item in value.items]
+        return [json.loads(value.dump(item)) for item in value.items]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -33,8 +45,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _shape(rng: random.Random, depth: int) -> Any:
-    """Random JSON with Lazy arrays placed anywhere (as lists, so they can be read twice)."""
+def _shape(rng: random.Random, depth: int, in_lazy: bool = False) -> Any:
+    """Random JSON with Lazy arrays anywhere but inside a lazy item (as tuples, to build twice)."""
     pick = rng.randrange(7 if depth < 4 else 3)
     if pick == 0:
         return rng.choice([0, -3, 2.5, True, False, None])
@@ -43,9 +55,11 @@ def _shape(rng: random.Random, depth: int) -> Any:
     if pick == 2:
         return []
     if pick in (3, 4):
-        return {f"k{rng.randrange(9)}": _shape(rng, depth + 1) for _ in range(rng.randrange(4))}
-    items = [_shape(rng, depth + 1) for _ in range(rng.randrange(4))]
-    return ("lazy", items) if pick == 5 else items
+        return {f"k{rng.randrange(9)}": _shape(rng, depth + 1, in_lazy)
+                for _ in range(rng.randrange(4))}
+    lazy = pick == 5 and not in_lazy
+    items = [_shape(rng, depth + 1, in_lazy or lazy) for _ in range(rng.randrange(4))]
+    return ("lazy", items) if lazy else items
 
 
 def _build(shape: Any, lazy: bool) -> Any:
@@ -68,10 +82,11 @@ def test_random_shapes_match_json_dumps(seed: int) -> None:
 
 EDGE_SHAPES = [
     lambda: {"a": Lazy([])},
-    lambda: {"a": Lazy(iter([{}, [], {"b": Lazy([1])}]))},
+    lambda: {"a": Lazy(iter([{}, [], {"b": [1]}]))},
     lambda: [Lazy([1, 2])],
     lambda: Lazy([]),
-    lambda: Lazy(iter([{"x": Lazy([])}])),
+    lambda: Lazy(iter([{"x": []}])),
+    lambda: {"a": Lazy([3, 4], dump=lambda n: json.dumps({"m": [n], "n": n}, indent=2))},
     lambda: {"z": 1, "a": {"m": Lazy([{"q": "ü"}])}},
 ]
 
@@ -107,3 +122,26 @@ def test_reports_written_in_pieces_equal_one_dump(output: OutputFormat) -> None:
     assert text == render(report, output)
     data = report.to_data() if output is OutputFormat.JSON else json.loads(text)
     assert text == _dumps(data) + "\n"
+
+
+ITEM_TYPES = [ObjectRef, Reason, SuppressedReason, Waypoint, Benefit, NamespaceVerdict]
+
+
+@pytest.mark.parametrize("kind", ITEM_TYPES, ids=lambda t: t.__name__)
+def test_report_item_fields_are_declared_in_json_key_order(kind: type) -> None:
+    names = [_alias(kind, f.name) for f in dataclasses.fields(kind)]
+    assert names == sorted(names)
+
+
+def _alias(kind: type, name: str) -> str:
+    field = kind.__pydantic_fields__[name]  # type: ignore[attr-defined]
+    return str(field.alias or to_camel(name))
+
+
+def test_verdict_json_is_the_sorted_dump_of_every_example_verdict() -> None:
+    loaded = load_paths([str(EXAMPLES)])
+    report = analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files).report
+    adapter = TypeAdapter(NamespaceVerdict)
+    for verdict in report.namespaces:
+        data = adapter.dump_python(verdict, by_alias=True, exclude_none=True, mode="json")
+        assert verdict_json(verdict) == _dumps(data)

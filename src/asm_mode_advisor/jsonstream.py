@@ -15,17 +15,26 @@ from typing import Any
 INDENT = "  "
 
 
+def dumps(value: Any) -> str:
+    """Indented JSON with sorted keys: the format of every JSON this tool writes."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
 class Lazy:
-    """A JSON array whose items are produced (and dropped) one at a time while writing."""
+    """A JSON array whose items are produced (and dropped) one at a time while writing.
 
-    __slots__ = ("items",)
+    Each item is written by ``dump`` (:func:`dumps` unless given) as a whole: items are
+    plain data, or objects ``dump`` knows how to write, never other Lazy arrays.
+    """
 
-    def __init__(self, items: Iterable[Any]) -> None:
+    __slots__ = ("dump", "items")
+
+    def __init__(self, items: Iterable[Any], dump: Callable[[Any], str] = dumps) -> None:
         self.items = items
+        self.dump = dump
 
 
-def _dump(value: Any, pad: str) -> str:
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+def _indented(text: str, pad: str) -> str:
     # JSON text never holds a raw newline inside a string, so re-indenting is line-safe.
     return text.replace("\n", "\n" + pad) if pad else text
 
@@ -34,12 +43,15 @@ def iter_json(value: Any, pad: str = "") -> Iterator[str]:
     """Chunks that join to ``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)``.
 
     Only :class:`Lazy` arrays and the mappings and lists around them are walked here;
-    everything else, including each lazy item, is written by ``json.dumps`` in one call.
+    everything else is written by ``json.dumps`` in one call, each lazy item by its
+    array's ``dump``.
     """
-    if isinstance(value, list) and _has_lazy(value):
-        value = Lazy(value)
-    if isinstance(value, dict) and _has_lazy(value):
-        inner = pad + INDENT
+    inner = pad + INDENT
+    if isinstance(value, Lazy):
+        yield from _array(((_indented(value.dump(item), inner),) for item in value.items), pad)
+    elif isinstance(value, list) and _has_lazy(value):
+        yield from _array((iter_json(item, inner) for item in value), pad)
+    elif isinstance(value, dict) and _has_lazy(value):
         keys = sorted(value)
         yield "{"
         for position, key in enumerate(keys):
@@ -48,24 +60,21 @@ def iter_json(value: Any, pad: str = "") -> Iterator[str]:
             if position < len(keys) - 1:
                 yield ","
         yield f"\n{pad}}}"
-    elif isinstance(value, Lazy):
-        inner = pad + INDENT
-        first = True
-        for item in value.items:
-            yield ("[\n" if first else ",\n") + inner
-            yield from iter_json(item, inner)
-            first = False
-        yield "[]" if first else f"\n{pad}]"
     else:
-        yield _dump(value, pad)
+        yield _indented(dumps(value), pad)
+
+
+def _array(items: Iterable[Iterable[str]], pad: str) -> Iterator[str]:
+    """An array whose items are each given as chunks of their text."""
+    first = True
+    for chunks in items:
+        yield ("[\n" if first else ",\n") + pad + INDENT
+        yield from chunks
+        first = False
+    yield "[]" if first else f"\n{pad}]"
 
 
 def _has_lazy(value: dict[str, Any] | list[Any]) -> bool:
     items = value.values() if isinstance(value, dict) else value
     return any(isinstance(item, Lazy) or (isinstance(item, dict | list) and _has_lazy(item))
                for item in items)
-
-
-def lazy_map(function: Callable[[Any], Any], items: Iterable[Any]) -> Lazy:
-    """A :class:`Lazy` array of ``function(item)`` for each item."""
-    return Lazy(function(item) for item in items)

@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
 
 from asm_mode_advisor import __version__
-from asm_mode_advisor.jsonstream import iter_json, lazy_map
+from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.model import Resource
 
 SCHEMA_VERSION = "1"
@@ -22,6 +22,8 @@ _CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="for
 # The parts a report holds by the thousand (one per namespace, reason and object) are
 # slotted frozen dataclasses: 72 bytes for an ObjectRef against about 1 KiB as a model,
 # with the same validation, aliases and JSON. ``dataclasses.replace`` changes a copy.
+# Their fields are declared in the order of their JSON keys (sorted), so that pydantic's
+# fast JSON writer gives the report's sorted JSON as it is (tests/test_jsonstream.py).
 
 
 class _Model(BaseModel):
@@ -33,11 +35,11 @@ class _Model(BaseModel):
 class ObjectRef:
     """An object behind a reason: identity plus file and line, or ``source: cluster``."""
 
-    kind: str
-    namespace: str | None = None
-    name: str
     file: str | None = None
+    kind: str
     line: int | None = None
+    name: str
+    namespace: str | None = None
     source: Literal["cluster"] | None = None
 
     @classmethod
@@ -54,20 +56,20 @@ class ObjectRef:
 class Reason:
     """One finding as printed: rule, effect, severity, matrix rows, message, objects."""
 
-    rule_id: str
-    rule_name: str
-    title: str
+    baseline: bool | None = None
     effect: str
-    severity: str
+    field_line: int | None = None
+    field_path: list[str | int] = Field(default_factory=list)
+    fingerprint: str = ""
     matrix_rows: list[str]
     message: str
     objects: list[ObjectRef] = Field(default_factory=list)
+    rule_id: str
+    rule_name: str
     services: list[str] = Field(default_factory=list)
+    severity: str
+    title: str
     workloads: list[str] = Field(default_factory=list)
-    field_path: list[str | int] = Field(default_factory=list)
-    fingerprint: str = ""
-    field_line: int | None = None
-    baseline: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -89,21 +91,21 @@ def fingerprint(reason: Reason) -> str:
 class SuppressedReason:
     """A finding left out by an annotation or the config file, kept here to be counted."""
 
-    rule_id: str
-    fingerprint: str
     by: Literal["annotation", "config"]
+    fingerprint: str
     object: ObjectRef | None = None
     reason: str | None = None
+    rule_id: str
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class Waypoint:
     """A waypoint the namespace needs: its name, traffic type and the services it serves."""
 
-    name: str
+    exists: bool = False
     for_: Literal["service", "workload", "all"] = Field(alias="for")
+    name: str
     services: list[str] = Field(default_factory=list)
     workloads: list[str] = Field(default_factory=list)
-    exists: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -118,17 +120,17 @@ class Benefit:
 class NamespaceVerdict:
     """Everything the advisor says about one namespace."""
 
-    name: str
-    current_mode: str
-    recommendation: str
-    summary: str
-    reasons: list[Reason] = Field(default_factory=list)
-    waypoints: list[Waypoint] = Field(default_factory=list)
-    benefits: list[Benefit] = Field(default_factory=list)
-    objects: int = 0
-    suppressed: list[SuppressedReason] | None = None
     baseline_recommendation: str | None = None
+    benefits: list[Benefit] = Field(default_factory=list)
+    current_mode: str
+    name: str
+    objects: int = 0
+    reasons: list[Reason] = Field(default_factory=list)
+    recommendation: str
     recommendation_changed: bool | None = None
+    summary: str
+    suppressed: list[SuppressedReason] | None = None
+    waypoints: list[Waypoint] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -203,7 +205,7 @@ class Report(_Model):
         """The same text as :meth:`to_json` in pieces, one namespace's data alive at a time."""
         data = self.model_dump(by_alias=True, exclude_none=True, mode="json",
                                exclude={"namespaces"})
-        data["namespaces"] = lazy_map(_plain, self.namespaces)
+        data["namespaces"] = Lazy(self.namespaces, dump=verdict_json)
         yield from iter_json(data)
         yield "\n"
 
@@ -216,7 +218,6 @@ class Report(_Model):
 _VERDICT = TypeAdapter(NamespaceVerdict)
 
 
-def _plain(verdict: NamespaceVerdict) -> dict[str, Any]:
-    data: dict[str, Any] = _VERDICT.dump_python(verdict, by_alias=True, exclude_none=True,
-                                                mode="json")
-    return data
+def verdict_json(verdict: NamespaceVerdict) -> str:
+    """One namespace as indented JSON with sorted keys (fields are declared sorted)."""
+    return _VERDICT.dump_json(verdict, indent=2, by_alias=True, exclude_none=True).decode()
