@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
+from rich.cells import cell_len, get_character_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -46,55 +50,144 @@ def _overview(report: Report) -> Table:
     return table
 
 
-def _hanging(rows: list[tuple[Text, Text]]) -> Table:
-    """Two columns so that long lines wrap under their text, not under the marker."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    for label, text in rows:
-        grid.add_row(label, text)
-    return grid
+#: Part of a line: its text and a rich style ("" for none).
+Segment = tuple[str, str]
+#: A row of the hanging layout: a label and the text that wraps beside it.
+Row = tuple[list[Segment], list[Segment]]
+
+_WORD = re.compile(r"\s*\S+\s*")
 
 
-def _reason_rows(verdict: NamespaceVerdict) -> list[tuple[Text, Text]]:
-    rows: list[tuple[Text, Text]] = []
+def _chop(word: str, width: int) -> list[str]:
+    """A word longer than ``width`` cells cut into pieces of at most ``width`` cells."""
+    pieces, piece, used = [], "", 0
+    for char in word:
+        size = get_character_cell_size(char)
+        if piece and used + size > width:
+            pieces.append(piece)
+            piece, used = "", 0
+        piece += char
+        used += size
+    return [*pieces, piece] if piece else pieces
+
+
+def breaks(text: str, width: int) -> list[int]:
+    """Where to break one line of ``text`` so each part fits ``width`` cells.
+
+    Words keep their trailing spaces; a word that does not fit starts a new line, and one
+    longer than a line is folded. This is how rich folds text, written out because laying
+    out a rich grid for every namespace made the table the slowest output by far.
+    """
+    found: list[int] = []
+    offset = 0
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group(0)
+        length = cell_len(word.rstrip())
+        if width - offset >= length:
+            offset += cell_len(word)
+        elif length > width:
+            pieces = _chop(word, width)
+            for index, piece in enumerate(pieces):
+                if start:
+                    found.append(start)
+                if index == len(pieces) - 1:
+                    offset = cell_len(piece)
+                else:
+                    start += len(piece)
+        elif offset and start:
+            found.append(start)
+            offset = cell_len(word)
+    return found
+
+
+def fold(text: str, width: int) -> list[str]:
+    """``text`` as lines of at most ``width`` cells (its own newlines kept)."""
+    lines: list[str] = []
+    for part in text.split("\n"):
+        part = part.expandtabs(8)
+        cuts = [0, *breaks(part, width), len(part)]
+        lines.extend(part[a:b] for a, b in pairwise(cuts))
+    return lines
+
+
+def _wrapped(segments: list[Segment], width: int, first: list[Segment], rest: str,
+             color: bool) -> Iterator[str | Text]:
+    """``segments`` folded to ``width`` cells; the first line after ``first``, others ``rest``.
+
+    Plain strings without colours; with them, styled rich text cut at the same places.
+    """
+    lines = fold("".join(text for text, _ in segments), width)
+    if not color:
+        head = "".join(text for text, _ in first)
+        for index, line in enumerate(lines):
+            yield (head if index == 0 else rest) + line
+        return
+    styled = Text.assemble(*segments).divide(_cut_points(lines))
+    for index, piece in enumerate(styled):
+        yield (Text.assemble(*first) if index == 0 else Text(rest)) + piece
+
+
+def _hanging(rows: list[Row], color: bool) -> Iterator[str | Text]:
+    """Two columns so that long lines wrap under their text, not under the marker.
+
+    The label column is as wide as the widest label, then one space, then the text folded
+    to the rest of the width, as a rich grid would lay it out (one per namespace made the
+    table the slowest output by far).
+    """
+    widths = [sum(cell_len(text) for text, _ in label) for label, _ in rows]
+    label_width = max(widths)
+    indent = " " * (label_width + 1)
+    for (label, segments), width in zip(rows, widths, strict=True):
+        gap = (" " * (label_width - width + 1), "")
+        yield from _wrapped(segments, max(WIDTH - label_width - 1, 1), [*label, gap], indent,
+                            color)
+
+
+def _cut_points(lines: list[str]) -> list[int]:
+    points, total = [], 0
+    for line in lines[:-1]:
+        total += len(line)
+        points.append(total)
+    return points
+
+
+def _reason_rows(verdict: NamespaceVerdict) -> list[Row]:
+    rows: list[Row] = []
     shown: dict[str, int] = {}
     for reason in verdict.reasons:
         shown[reason.rule_id] = shown.get(reason.rule_id, 0) + 1
         if shown[reason.rule_id] > MAX_REASONS_PER_RULE:
             continue
-        label = Text(f"  {EFFECT_MARK.get(reason.effect, '-')} ")
-        label.append(reason.rule_id, style="bold")
-        text = Text(reason.message)
-        text.append(_where(reason), style="dim")
-        text.append(f" [{', '.join(reason.matrix_rows)}]", style="magenta")
+        label = [(f"  {EFFECT_MARK.get(reason.effect, '-')} ", ""), (reason.rule_id, "bold")]
+        text = [(reason.message, ""), (_where(reason), "dim"),
+                (f" [{', '.join(reason.matrix_rows)}]", "magenta")]
         rows.append((label, text))
     for rule_id, count in sorted(shown.items()):
         if count > MAX_REASONS_PER_RULE:
-            rows.append((Text("         "), Text(
+            rows.append(([("         ", "")], [(
                 f"… {count - MAX_REASONS_PER_RULE} more {rule_id} reason(s); see --output json",
-                style="dim")))
+                "dim")]))
     return rows
 
 
-def _details(console: Console, verdict: NamespaceVerdict) -> None:
-    console.print()
-    heading = Text(f"{verdict.name}: ", style="bold")
-    heading.append(verdict.recommendation, style="bold " + MODE_STYLE.get(
-        verdict.recommendation, ""))
-    heading.append(f"  (now: {verdict.current_mode}, {verdict.objects} objects)")
-    console.print(heading)
+def _details(verdict: NamespaceVerdict, color: bool) -> Iterator[str | Text]:
+    """A namespace's heading, reasons, waypoints and benefits, line by line."""
+    yield ""
+    heading = [(f"{verdict.name}: ", "bold"),
+               (verdict.recommendation, "bold " + MODE_STYLE.get(verdict.recommendation, "")),
+               (f"  (now: {verdict.current_mode}, {verdict.objects} objects)", "bold")]
+    yield from _wrapped(heading, WIDTH, [], "", color)
     rows = _reason_rows(verdict)
     for waypoint in verdict.waypoints:
         served = ", ".join(waypoint.services or waypoint.workloads) or "the namespace"
         state = "exists" if waypoint.exists else "to create"
-        rows.append((Text("  waypoint", style="cyan"), Text(
-            f"{waypoint.name} (for: {waypoint.for_}, {state}) serves: {served}", style="cyan")))
+        rows.append(([("  waypoint", "cyan")], [
+            (f"{waypoint.name} (for: {waypoint.for_}, {state}) serves: {served}", "cyan")]))
     for index, benefit in enumerate(verdict.benefits):
-        rows.append((Text("  benefits" if index == 0 else "", style="dim"),
-                     Text(f"{benefit.text} [{benefit.row}]", style="dim")))
+        rows.append(([("  benefits" if index == 0 else "", "dim")],
+                     [(f"{benefit.text} [{benefit.row}]", "dim")]))
     if rows:
-        console.print(_hanging(rows))
+        yield from _hanging(rows, color)
 
 
 def _cluster_line(facts: dict[str, Any]) -> str:
@@ -117,7 +210,12 @@ def render(report: Report, color: bool = False) -> str:
                       highlight=False, emoji=False, color_system="standard" if color else None)
     console.print(_overview(report))
     for verdict in report.namespaces:
-        _details(console, verdict)
+        lines = list(_details(verdict, color))
+        if color:
+            console.print(Text("\n").join(Text(line) if isinstance(line, str) else line
+                                           for line in lines), soft_wrap=True)
+        else:
+            buffer.write("\n".join(str(line) for line in lines) + "\n")
     summary = report.summary
     counts = ", ".join(f"{count} {mode}" for mode, count in summary.by_recommendation.items())
     console.print()
