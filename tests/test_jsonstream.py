@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import TypeAdapter
 from pydantic.alias_generators import to_camel
 
@@ -145,3 +146,15 @@ def test_verdict_json_is_the_sorted_dump_of_every_example_verdict() -> None:
     for verdict in report.namespaces:
         data = adapter.dump_python(verdict, by_alias=True, exclude_none=True, mode="json")
         assert verdict_json(verdict) == _dumps(data)
+
+
+@pytest.mark.parametrize("source", [[str(EXAMPLES)], []], ids=["examples", "empty"])
+def test_yaml_written_in_pieces_equals_one_dump(source: list[str]) -> None:
+    loaded = load_paths(source)
+    report = analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files).report
+    pieces = list(render_chunks(report, OutputFormat.YAML))
+    assert len(pieces) == len(report.to_data()) + len(report.namespaces)
+    whole = yaml.dump(report.to_data(), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                      sort_keys=True, default_flow_style=False, allow_unicode=True, width=100)
+    assert "".join(pieces) == whole
+    assert yaml.safe_load(whole) == report.to_data()

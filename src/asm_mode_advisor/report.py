@@ -193,9 +193,10 @@ class Report(_Model):
     summary: Summary
     cluster: dict[str, Any] | None = None
 
-    def to_data(self) -> dict[str, Any]:
-        """Plain data with camelCase keys and no empty optionals."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+    def to_data(self, namespaces: bool = True) -> dict[str, Any]:
+        """Plain data with camelCase keys and no empty optionals (``namespaces``: with them)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json",
+                               exclude=None if namespaces else {"namespaces"})
 
     def to_json(self) -> str:
         """Deterministic JSON: sorted keys, no timestamps, trailing newline."""
@@ -203,8 +204,7 @@ class Report(_Model):
 
     def json_chunks(self) -> Iterator[str]:
         """The same text as :meth:`to_json` in pieces, one namespace's data alive at a time."""
-        data = self.model_dump(by_alias=True, exclude_none=True, mode="json",
-                               exclude={"namespaces"})
+        data = self.to_data(namespaces=False)
         data["namespaces"] = Lazy(self.namespaces, dump=verdict_json)
         yield from iter_json(data)
         yield "\n"
@@ -216,6 +216,13 @@ class Report(_Model):
 
 
 _VERDICT = TypeAdapter(NamespaceVerdict)
+
+
+def verdict_data(verdict: NamespaceVerdict) -> dict[str, Any]:
+    """One namespace as plain data, as in :meth:`Report.to_data`."""
+    data: dict[str, Any] = _VERDICT.dump_python(verdict, by_alias=True, exclude_none=True,
+                                                mode="json")
+    return data
 
 
 def verdict_json(verdict: NamespaceVerdict) -> str:

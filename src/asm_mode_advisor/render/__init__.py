@@ -43,4 +43,8 @@ def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> 
         return report.json_chunks()
     if output is OutputFormat.SARIF:
         return sarif.chunks(report)
+    if output is OutputFormat.YAML:
+        return json_yaml.yaml_chunks(report)
+    if output is OutputFormat.TABLE:
+        return table.chunks(report, color)
     return (render(report, output, color),)

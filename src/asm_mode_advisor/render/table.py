@@ -203,19 +203,29 @@ def _cluster_line(facts: dict[str, Any]) -> str:
     return "cluster: " + "; ".join(parts)
 
 
-def render(report: Report, color: bool = False) -> str:
-    """The whole terminal view as text (ANSI colours only when ``color``)."""
+def chunks(report: Report, color: bool = False) -> Iterator[str]:
+    """The terminal view in pieces: the overview, each namespace, the summary."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=WIDTH, force_terminal=color, no_color=not color,
                       highlight=False, emoji=False, color_system="standard" if color else None)
+
+    def taken() -> str:
+        # Table cells pad to full width; trailing blanks only make diffs and copies noisy.
+        text = "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
     console.print(_overview(report))
+    yield taken()
     for verdict in report.namespaces:
         lines = list(_details(verdict, color))
         if color:
             console.print(Text("\n").join(Text(line) if isinstance(line, str) else line
                                            for line in lines), soft_wrap=True)
+            yield taken()
         else:
-            buffer.write("\n".join(str(line) for line in lines) + "\n")
+            yield "".join(str(line).rstrip() + "\n" for line in lines)
     summary = report.summary
     counts = ", ".join(f"{count} {mode}" for mode, count in summary.by_recommendation.items())
     console.print()
@@ -225,5 +235,9 @@ def render(report: Report, color: bool = False) -> str:
                   f"{report.mesh_version}")
     if report.cluster is not None:
         console.print(_cluster_line(report.cluster), style="dim")
-    # Grid columns pad to full width; trailing blanks only make diffs and copies noisy.
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    yield taken()
+
+
+def render(report: Report, color: bool = False) -> str:
+    """The whole terminal view as text (ANSI colours only when ``color``)."""
+    return "".join(chunks(report, color))
