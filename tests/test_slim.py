@@ -8,7 +8,7 @@ import pytest
 
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.rules import ALL_RULES, Rule
-from asm_mode_advisor.slim import ANALYSED_KINDS, slim
+from asm_mode_advisor.slim import ANALYSED_KINDS, share, slim
 from asm_mode_advisor.sources.files import load_paths
 from support import load
 
@@ -167,3 +167,26 @@ def test_corpus_reports_are_unchanged_by_slimming() -> None:
     differing = [folder for folder in folders
                  if _report_json([folder], True) != _report_json([folder], False)]
     assert differing == []
+
+
+def test_deeply_nested_bodies_are_read_and_left_unshared(tmp_path: Path) -> None:
+    lines = ["apiVersion: networking.istio.io/v1alpha3", "kind: EnvoyFilter",
+             "metadata: {name: deep, namespace: shop}", "spec:", "  configPatches:",
+             "  - patch:", "      value:"]
+    lines += [" " * (8 + level) + "k:" for level in range(2000)] + [" " * 2008 + "v"]
+    path = tmp_path / "deep.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert _report_json([str(path)], True) == _report_json([str(path)], False)
+    loaded = load_paths([str(path)], slim_bodies=True)
+    assert loaded.errors == [] and loaded.resources[0].kind == "EnvoyFilter"
+
+
+def test_equal_structures_are_shared_but_never_across_types() -> None:
+    table: dict[int, object] = {}
+    first = share({"a": [1, {"b": "x"}]}, table)
+    second = share({"a": [1, {"b": "x"}]}, table)
+    assert first is second
+    assert share({"a": [True, {"b": "x"}]}, table) is not first  # True == 1, yet not alike
+    assert share({"a": [1.0, {"b": "x"}]}, table) is not first
+    reordered = share({"b": 1, "a": 2}, table)
+    assert share({"a": 2, "b": 1}, table) is not reordered  # key order is kept

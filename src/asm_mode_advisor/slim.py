@@ -107,7 +107,12 @@ def _slim_pod_spec(pod_spec: dict[str, Any]) -> None:
 _ATOMS = (str, int, float, bool, type(None))
 
 
-def share(value: Any, table: dict[int, Any]) -> Any:
+#: Structures nested deeper than this are left unshared (no manifest needs more, and the
+#: walk is recursive).
+MAX_SHARE_DEPTH = 64
+
+
+def share(value: Any, table: dict[int, Any], depth: int = 0) -> Any:
     """``value`` with equal mappings and lists replaced by one shared copy (bottom-up).
 
     Manifests repeat small structures everywhere (an app's labels are its selector, its
@@ -117,16 +122,18 @@ def share(value: Any, table: dict[int, Any]) -> Any:
     (same keys in the same order, same types), so ``1`` never stands in for ``True``.
     Shared structures must not be changed afterwards; nothing in analysis writes to bodies.
     """
+    if depth > MAX_SHARE_DEPTH:
+        return value
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, dict | list):
-                value[key] = share(item, table)
+                value[key] = share(item, table, depth + 1)
         signature = hash(("m", *((key, item.__class__, item) if isinstance(item, _ATOMS)
                                  else (key, id(item)) for key, item in value.items())))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                value[index] = share(item, table)
+                value[index] = share(item, table, depth + 1)
         signature = hash(("s", *((item.__class__, item) if isinstance(item, _ATOMS)
                                  else id(item) for item in value)))
     else:
