@@ -8,7 +8,7 @@ import pytest
 
 from asm_mode_advisor import locate
 from asm_mode_advisor.locate import compose, document_text, field_line
-from asm_mode_advisor.model import Resource, SourceRef
+from asm_mode_advisor.model import Resource
 from asm_mode_advisor.rules import ALL_RULES, Finding
 from asm_mode_advisor.verdict import to_reason
 
@@ -58,7 +58,7 @@ def test_broken_document_falls_back() -> None:
 def finding(file: str, line: int, path: tuple[str | int, ...]) -> Finding:
     resource = Resource(kind="VirtualService", api_version="networking.istio.io/v1",
                         name="reviews", namespace="shop", labels={}, annotations={}, body={},
-                        source=SourceRef(file=file, line=line))
+                        file=file, line=line)
     return Finding(rule=ALL_RULES[0], namespace="shop", message="m", objects=(resource,),
                    path=path)
 

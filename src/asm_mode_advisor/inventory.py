@@ -335,8 +335,8 @@ def _controller(resource: Resource) -> tuple[str | None, str, str] | None:
 
 
 def _sort_key(resource: Resource) -> tuple[str, str, str, str, int]:
-    return (resource.namespace or "", resource.kind, resource.name, resource.source.file or "",
-            resource.source.line or 0)
+    return (resource.namespace or "", resource.kind, resource.name, resource.file or "",
+            resource.line or 0)
 
 
 def _index_key(item: tuple[tuple[str | None, str], list[Resource]]) -> tuple[str, str]:

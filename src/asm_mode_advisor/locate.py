@@ -86,10 +86,10 @@ def targets(findings: Iterable[Finding]) -> dict[str, dict[int, set[FieldPath]]]
     """Files → document start lines → field paths wanted there (file findings with a path)."""
     wanted: dict[str, dict[int, set[FieldPath]]] = defaultdict(lambda: defaultdict(set))
     for finding in findings:
-        source = finding.objects[0].source if finding.objects else None
-        if finding.path and source is not None and source.file and source.line and (
-                not source.file.startswith("<")):
-            wanted[source.file][source.line].add(tuple(finding.path))
+        first = finding.objects[0] if finding.objects else None
+        if finding.path and first is not None and first.file and first.line and (
+                not first.file.startswith("<")):
+            wanted[first.file][first.line].add(tuple(finding.path))
     return wanted
 
 
@@ -114,7 +114,7 @@ def find_lines(wanted: dict[str, dict[int, set[FieldPath]]]) -> FieldLines:
 
 def line_of(finding: Finding, lines: FieldLines) -> int | None:
     """The field line found for ``finding``, if any."""
-    source = finding.objects[0].source if finding.objects else None
-    if not lines or source is None or source.file is None or source.line is None:
+    first = finding.objects[0] if finding.objects else None
+    if not lines or first is None or first.file is None or first.line is None:
         return None
-    return lines.get((source.file, source.line, tuple(finding.path)))
+    return lines.get((first.file, first.line, tuple(finding.path)))

@@ -75,7 +75,15 @@ class Resource:
     labels: dict[str, str]
     annotations: dict[str, str]
     body: dict[str, Any] = field(repr=False, compare=False, hash=False)
-    source: SourceRef = field(default=CLUSTER, compare=False, hash=False)
+    #: Where it was read: a file and the line its document starts on; None for the cluster.
+    #: Two plain fields rather than a SourceRef, which would cost 64 bytes per object.
+    file: str | None = field(default=None, compare=False, hash=False)
+    line: int | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def source(self) -> SourceRef:
+        """Where it came from, as one value."""
+        return CLUSTER if self.file is None else SourceRef(file=self.file, line=self.line)
 
     @property
     def group(self) -> str:

@@ -45,11 +45,11 @@ class ObjectRef:
     @classmethod
     def of(cls, resource: Resource) -> ObjectRef:
         """Reference a resource, keeping where it came from."""
-        if resource.source.cluster:
+        if resource.file is None:
             return cls(kind=resource.kind, namespace=resource.namespace, name=resource.name,
                        source="cluster")
         return cls(kind=resource.kind, namespace=resource.namespace, name=resource.name,
-                   file=resource.source.file, line=resource.source.line)
+                   file=resource.file, line=resource.line)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)

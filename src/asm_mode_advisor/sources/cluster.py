@@ -1,10 +1,10 @@
 """A live cluster to Resources: discovery, then one paginated cluster-wide list per kind.
 
 Read-only (GET only), never Secrets. Items are taken as raw JSON and turned straight into
-``Resource`` values with ``SourceRef(cluster=True)``. Token, certificate and basic-auth
-kubeconfigs are served by a small keep-alive HTTPS transport of our own; credential plugins
-and proxies fall back to the ``kubernetes`` client's configuration and pool, imported lazily
-(and only then), never for model objects. Kinds are listed by a few threads at once, each list
+``Resource`` values without a file (their ``source`` is the cluster). Token, certificate and
+basic-auth kubeconfigs are served by a small keep-alive HTTPS transport of our own;
+credential plugins and proxies fall back to the ``kubernetes`` client's configuration and
+pool, imported lazily (and only then), never for model objects. Kinds are listed by a few threads at once, each list
 still one paginated cluster-wide request chain.
 
 Fatal faults (unreachable server, TLS, 401, unknown context) raise ``ClusterError`` with a
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
-from asm_mode_advisor.model import CLUSTER, Resource, as_dict, as_str, str_map
+from asm_mode_advisor.model import Resource, as_dict, as_str, str_map
 from asm_mode_advisor.slim import slim as slim_body
 from asm_mode_advisor.sources.kubeconfig import (
     Endpoint,
@@ -502,7 +502,7 @@ def to_resource(item: dict[str, Any], kind: ServedKind, slim_bodies: bool = Fals
                     name=as_str(metadata.get("name")),
                     namespace=namespace if kind.info.namespaced else None,
                     labels=str_map(metadata.get("labels")), annotations=str_map(annotations),
-                    body=item, source=CLUSTER)
+                    body=item)
 
 
 def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,

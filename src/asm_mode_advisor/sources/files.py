@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from asm_mode_advisor.collector import paused
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
-from asm_mode_advisor.model import InputError, Resource, SourceRef
+from asm_mode_advisor.model import InputError, Resource
 from asm_mode_advisor.slim import forget_shared, slim_and_share
 from asm_mode_advisor.sources import parallel
 from asm_mode_advisor.sources.construct import Unusual, build, resolve_scalar
@@ -311,7 +311,7 @@ def _resource(document: dict[str, Any], name: str, line: int,
     resolved_namespace = None if cluster_scoped else (namespace or default_namespace)
     resource = Resource(kind=kind, api_version=api_version, name=object_name,
                         namespace=resolved_namespace, labels=labels, annotations=annotations,
-                        body=document, source=SourceRef(file=name, line=line))
+                        body=document, file=name, line=line)
     for problem in (label_problem, annotation_problem, *type_errors(resource)):
         if problem:
             yield InputError(f"{resource.ref}: {problem}", name, line)
