@@ -4,8 +4,8 @@ Read-only (GET only), never Secrets. Items are taken as raw JSON and turned stra
 ``Resource`` values without a file (their ``source`` is the cluster). Token, certificate and
 basic-auth kubeconfigs are served by a small keep-alive HTTPS transport of our own;
 credential plugins and proxies fall back to the ``kubernetes`` client's configuration and
-pool, imported lazily (and only then), never for model objects. Kinds are listed by a few threads at once, each list
-still one paginated cluster-wide request chain.
+pool, imported lazily (and only then), never for model objects. Kinds are listed by a few
+threads at once, each list still one paginated cluster-wide request chain.
 
 Fatal faults (unreachable server, TLS, 401, unknown context) raise ``ClusterError`` with a
 one-line message. A 403 on one kind is recorded and the scan goes on (a partial report); a
