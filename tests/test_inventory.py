@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from asm_mode_advisor.inventory import Inventory, pod_template, selector_matches
+from asm_mode_advisor.inventory import INDEXED_FROM, Inventory, pod_template, selector_matches
 from asm_mode_advisor.model import Mode
 from support import inventory_from
 
@@ -246,3 +246,28 @@ def test_in_namespace_lists_every_kind(inventory: Inventory) -> None:
     kinds = sorted({r.kind for r in inventory.in_namespace("shop")})
     assert kinds == ["CronJob", "Deployment", "Gateway", "Pod", "ReplicaSet", "Service",
                      "StatefulSet"]
+
+
+@pytest.mark.parametrize("count", [5, INDEXED_FROM + 8])
+def test_selection_is_the_same_with_and_without_the_label_index(count: int) -> None:
+    docs = [f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app-{i}, namespace: big}}
+spec:
+  selector: {{matchLabels: {{app: app-{i % 7}}}}}
+  template:
+    metadata: {{labels: {{app: app-{i % 7}, tier: t{i % 3}}}}}
+    spec: {{containers: [{{name: c, image: x}}]}}
+""" for i in range(count)]
+    inventory = inventory_from("---\n".join(docs))
+    workloads = inventory.workloads("big")
+    assert len(workloads) == count
+    selectors: list[dict[str, Any]] = [
+        {"app": "app-3"}, {"matchLabels": {"app": "app-3", "tier": "t0"}}, {"tier": "t2"},
+        {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["t1"]}]},
+        {"matchLabels": {"app": "none"}}]
+    for selector in selectors:
+        expected = [w for w in workloads if selector_matches(selector, w.pod_labels)]
+        assert inventory.select_workloads("big", selector) == expected
+    assert ("big" in inventory._label_index) == (count >= INDEXED_FROM)

@@ -28,6 +28,9 @@ USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
 WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
 
 T = TypeVar("T")
+#: Namespaces with this many workloads get a label index; smaller ones are scanned, which
+#: is as fast and saves an index per namespace.
+INDEXED_FROM = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ class Inventory:
     _workloads: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list),
                                                  repr=False)
     _label_index: dict[str, dict[tuple[str, str], list[int]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list)), repr=False)
+        default_factory=dict, repr=False)
     _services: dict[tuple[str, str], Resource] = field(default_factory=dict, repr=False)
     _by_kind: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list),
                                                 repr=False)
@@ -119,12 +122,7 @@ class Inventory:
             if resource.kind in WORKLOAD_KINDS and resource.namespace is not None:
                 if _controller(resource) in present:
                     continue  # a ReplicaSet or Pod of a listed controller counts through it
-                workloads = inventory._workloads[resource.namespace]
-                workload = make_workload(resource)
-                index = inventory._label_index[resource.namespace]
-                for pair in workload.pod_labels.items():
-                    index[pair].append(len(workloads))
-                workloads.append(workload)
+                inventory._workloads[resource.namespace].append(make_workload(resource))
             elif resource.kind == "Service" and resource.namespace is not None:
                 inventory._services[(resource.namespace, resource.name)] = resource
         return inventory
@@ -212,8 +210,10 @@ class Inventory:
             return list(workloads)
         match_labels = str_map(selector.get("matchLabels")) if (
             "matchLabels" in selector or "matchExpressions" in selector) else str_map(selector)
+        if len(workloads) < INDEXED_FROM:
+            return [w for w in workloads if selector_matches(selector, w.pod_labels)]
         candidates: set[int] | None = None
-        index = self._label_index.get(namespace, {})
+        index = self._labels_of(namespace)
         for pair in match_labels.items():
             hits = index.get(pair, ())
             candidates = set(hits) if candidates is None else candidates.intersection(hits)
@@ -222,6 +222,16 @@ class Inventory:
         pool = (workloads[i] for i in sorted(candidates)) if candidates is not None else (
             iter(workloads))
         return [w for w in pool if selector_matches(selector, w.pod_labels)]
+
+    def _labels_of(self, namespace: str) -> dict[tuple[str, str], list[int]]:
+        """Label pair → positions of the namespace's workloads that carry it (built once)."""
+        index = self._label_index.get(namespace)
+        if index is None:
+            index = self._label_index[namespace] = defaultdict(list)
+            for position, workload in enumerate(self.workloads(namespace)):
+                for pair in workload.pod_labels.items():
+                    index[pair].append(position)
+        return index
 
     def services_of_workloads(self, namespace: str, workloads: list[Workload]) -> list[str]:
         """Names of the Services in ``namespace`` that select any of ``workloads``."""
