@@ -56,20 +56,22 @@ class ObjectRef:
 class Reason:
     """One finding as printed: rule, effect, severity, matrix rows, message, objects."""
 
+    # Tuples, not lists: a report holds thousands of reasons, most with no services or
+    # workloads, and every empty tuple is the same object.
     baseline: bool | None = None
     effect: str
     field_line: int | None = None
-    field_path: list[str | int] = Field(default_factory=list)
+    field_path: tuple[str | int, ...] = ()
     fingerprint: str = ""
-    matrix_rows: list[str]
+    matrix_rows: tuple[str, ...]
     message: str
-    objects: list[ObjectRef] = Field(default_factory=list)
+    objects: tuple[ObjectRef, ...] = ()
     rule_id: str
     rule_name: str
-    services: list[str] = Field(default_factory=list)
+    services: tuple[str, ...] = ()
     severity: str
     title: str
-    workloads: list[str] = Field(default_factory=list)
+    workloads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -45,9 +45,9 @@ def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None,
     return Reason(
         rule_id=finding.rule.id, rule_name=finding.rule.name, title=finding.rule.title,
         effect=finding.effect.value, severity=finding.severity.value,
-        matrix_rows=list(finding.rows), message=finding.message, objects=objects,
-        services=list(finding.services), workloads=list(finding.workloads),
-        field_path=list(finding.path), field_line=line_of(finding, lines or {}))
+        matrix_rows=finding.rows, message=finding.message, objects=tuple(objects),
+        services=finding.services, workloads=finding.workloads, field_path=finding.path,
+        field_line=line_of(finding, lines or {}))
 
 
 def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:

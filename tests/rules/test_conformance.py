@@ -131,7 +131,7 @@ def test_l7_routing_without_waypoint_is_an_error_on_the_fault_key() -> None:
                if r.rule_id == "AMA501"]
     assert len(reasons) == 1
     assert reasons[0].severity == "error"
-    assert reasons[0].field_path == ["spec", "http", 0, "fault"]
+    assert reasons[0].field_path == ("spec", "http", 0, "fault")
     assert "Service reviews has none in use" in reasons[0].message
     assert "L-ROUTING" in reasons[0].matrix_rows
 
@@ -262,7 +262,7 @@ def test_pod_bound_to_service_only_waypoint_is_a_mismatch() -> None:
     reasons = [r for v in analysis.report.namespaces for r in v.reasons
                if r.rule_id == "AMA506"]
     assert len(reasons) == 1
-    assert reasons[0].field_path[:2] == ["spec", "template"]
+    assert reasons[0].field_path[:2] == ("spec", "template")
 
 
 def test_namespace_with_both_mode_labels_is_an_error() -> None:
@@ -287,4 +287,4 @@ def test_sidecar_only_annotation_in_ambient_namespace_warns() -> None:
     reasons = [r for v in analysis.report.namespaces for r in v.reasons
                if r.rule_id == "AMA508"]
     assert [r.severity for r in reasons] == ["warning"]
-    assert reasons[0].field_path == ["spec", "template", "metadata", "annotations"]
+    assert reasons[0].field_path == ("spec", "template", "metadata", "annotations")

@@ -24,7 +24,7 @@ def test_trigger_example_fires(rule: Rule, text: str) -> None:
     fired = [r for v in analysis.report.namespaces for r in v.reasons if r.rule_id == rule.id]
     assert fired, f"{rule.id} did not fire on its own trigger example"
     assert all(r.effect == rule.effect.value for r in fired)
-    assert all(r.matrix_rows[:len(rule.rows)] == list(rule.rows) for r in fired)
+    assert all(r.matrix_rows[:len(rule.rows)] == rule.rows for r in fired)
     if rule.id not in VERDICT_RULES:
         assert any(o.file == "test.yaml" and o.line for r in fired for o in r.objects)
 

@@ -104,7 +104,7 @@ def test_l4_only_namespace_gets_the_l4_only_reason() -> None:
     assert verdict.recommendation == "ambient"
     reasons = [r for r in verdict.reasons if r.rule_id == "AMA203"]
     assert len(reasons) == 1
-    assert reasons[0].matrix_rows == ["N-SKIPL7", "M-COST", "M-LATENCY", "M-L7PARSING"]
+    assert reasons[0].matrix_rows == ("N-SKIPL7", "M-COST", "M-LATENCY", "M-L7PARSING")
     assert reasons[0].effect == "favours-ambient"
 
 
