@@ -271,3 +271,46 @@ spec:
         expected = [w for w in workloads if selector_matches(selector, w.pod_labels)]
         assert inventory.select_workloads("big", selector) == expected
     assert ("big" in inventory._label_index) == (count >= INDEXED_FROM)
+
+
+def test_kind_and_name_lookups_stay_inside_their_namespace() -> None:
+    inventory = inventory_from("""
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: b}
+spec: {ports: [{port: 81}]}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: a}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: a}
+spec: {ports: [{port: 82}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a}
+spec: {ports: [{port: 83}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: c}
+""")
+    assert [s.name for s in inventory.of_kind("Service", "a")] == ["api", "web", "web"]
+    assert [s.name for s in inventory.of_kind("Service", "b")] == ["web"]
+    assert inventory.of_kind("Service", "c") == [] and inventory.of_kind("Service", "z") == []
+    assert [r.kind for r in inventory.of_kind("ServiceAccount", "a")] == ["ServiceAccount"]
+    later = inventory.service("a", "web")
+    assert later is not None and later.spec["ports"] == [{"port": 83}]  # a duplicate replaces
+    assert inventory.service("a", "nope") is None and inventory.service("z", "web") is None
+    assert inventory.counts == {"a": 4, "b": 1, None: 1}
+    assert inventory.namespaces == ["a", "b", "c"]
+    assert [r.kind for r in inventory.in_namespace("a")] == [
+        "Service", "Service", "Service", "ServiceAccount"]

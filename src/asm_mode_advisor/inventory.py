@@ -6,6 +6,7 @@ namespace) so that resolving thousands of policies never turns quadratic.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -95,13 +96,13 @@ class Inventory:
     resources: list[Resource]
     default_namespace: str = "default"
     root_namespace: str = ROOT_NAMESPACE
-    _by_ns_kind: dict[tuple[str | None, str], list[Resource]] = field(
-        default_factory=lambda: defaultdict(list), repr=False)
+    #: Namespace (None: cluster-scoped) → its ``[start, end)`` in the sorted ``resources``;
+    #: kinds and names are found in there by bisection, with no list or dict per kind.
+    _spans: dict[str | None, tuple[int, int]] = field(default_factory=dict, repr=False)
     _workloads: dict[str, list[Workload]] = field(default_factory=lambda: defaultdict(list),
                                                  repr=False)
     _label_index: dict[str, dict[tuple[str, str], list[int]]] = field(
         default_factory=dict, repr=False)
-    _services: dict[tuple[str, str], Resource] = field(default_factory=dict, repr=False)
     _by_kind: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list),
                                                 repr=False)
     _service_targets: dict[str, list[tuple[str, tuple[int, ...]]]] = field(
@@ -116,15 +117,14 @@ class Inventory:
                         default_namespace=default_namespace, root_namespace=root_namespace)
         present = {(r.namespace, r.kind, r.name) for r in inventory.resources
                    if r.kind in WORKLOAD_KINDS}
-        for resource in inventory.resources:
-            inventory._by_ns_kind[(resource.namespace, resource.kind)].append(resource)
+        for position, resource in enumerate(inventory.resources):
+            start, _ = inventory._spans.get(resource.namespace, (position, position))
+            inventory._spans[resource.namespace] = (start, position + 1)
             inventory._by_kind[resource.kind].append(resource)
             if resource.kind in WORKLOAD_KINDS and resource.namespace is not None:
                 if _controller(resource) in present:
                     continue  # a ReplicaSet or Pod of a listed controller counts through it
                 inventory._workloads[resource.namespace].append(make_workload(resource))
-            elif resource.kind == "Service" and resource.namespace is not None:
-                inventory._services[(resource.namespace, resource.name)] = resource
         return inventory
 
     # --- results computed once per inventory --------------------------------------------
@@ -146,7 +146,8 @@ class Inventory:
                 group: str | None = None) -> list[Resource]:
         """Resources of a kind, in one namespace or (``namespace=None``) everywhere."""
         if namespace is not None:
-            found = self._by_ns_kind.get((namespace, kind), [])
+            start, end = self._kind_range(namespace, kind)
+            found = self.resources[start:end]
         else:
             found = list(self._by_kind.get(kind, ()))
         if group is not None:
@@ -156,7 +157,7 @@ class Inventory:
     @cached_property
     def namespaces(self) -> list[str]:
         """Every namespace that holds an object or is declared by a Namespace object."""
-        names = {ns for (ns, _) in self._by_ns_kind if ns is not None}
+        names = {ns for ns in self._spans if ns is not None}
         names.update(r.name for r in self.of_kind("Namespace"))
         return sorted(names)
 
@@ -172,18 +173,13 @@ class Inventory:
     @cached_property
     def _by_namespace(self) -> dict[str | None, list[Resource]]:
         """Resources per namespace, by kind then name (built once, on first use)."""
-        grouped: dict[str | None, list[Resource]] = defaultdict(list)
-        for (namespace, _), items in sorted(self._by_ns_kind.items(), key=_index_key):
-            grouped[namespace].extend(items)
-        return dict(grouped)
+        return {namespace: self.resources[start:end]
+                for namespace, (start, end) in self._spans.items()}
 
     @cached_property
     def counts(self) -> dict[str | None, int]:
         """Number of resources per namespace (None: cluster-scoped)."""
-        counts: dict[str | None, int] = defaultdict(int)
-        for (namespace, _), items in self._by_ns_kind.items():
-            counts[namespace] += len(items)
-        return dict(counts)
+        return {namespace: end - start for namespace, (start, end) in self._spans.items()}
 
     def workloads(self, namespace: str) -> list[Workload]:
         """Workloads of a namespace."""
@@ -195,7 +191,18 @@ class Inventory:
 
     def service(self, namespace: str, name: str) -> Resource | None:
         """The Service ``namespace/name`` if it is in the input."""
-        return self._services.get((namespace, name))
+        start, end = self._kind_range(namespace, "Service")
+        # The last of equal names, as a later duplicate replaces an earlier one.
+        position = bisect_right(self.resources, name, start, end, key=_name) - 1
+        if position >= start and self.resources[position].name == name:
+            return self.resources[position]
+        return None
+
+    def _kind_range(self, namespace: str | None, kind: str) -> tuple[int, int]:
+        """``[start, end)`` of a kind's resources in one namespace."""
+        start, end = self._spans.get(namespace, (0, 0))
+        low = bisect_left(self.resources, kind, start, end, key=_kind)
+        return low, bisect_right(self.resources, kind, low, end, key=_kind)
 
     def services(self, namespace: str) -> list[Resource]:
         """Services of a namespace."""
@@ -349,6 +356,9 @@ def _sort_key(resource: Resource) -> tuple[str, str, str, str, int]:
             resource.line or 0)
 
 
-def _index_key(item: tuple[tuple[str | None, str], list[Resource]]) -> tuple[str, str]:
-    (namespace, kind), _ = item
-    return namespace or "", kind
+def _kind(resource: Resource) -> str:
+    return resource.kind
+
+
+def _name(resource: Resource) -> str:
+    return resource.name
