@@ -19,7 +19,8 @@ from typing import Any
 
 from asm_mode_advisor.kinds import KNOWN_KINDS, WORKLOAD_KINDS
 
-#: Kinds whose bodies the rules read; any other kind keeps only its identity and metadata.
+#: Kinds whose bodies the rules read; other kinds keep no body at all (their identity,
+#: labels and annotations stay on the Resource).
 ANALYSED_KINDS = frozenset(info.kind for info in KNOWN_KINDS)
 
 #: Pod-spec fields no rule reads (scheduling, volumes, security and DNS settings).
