@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
-from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING, WORKLOAD_KINDS
+from asm_mode_advisor.kinds import (
+    GATEWAY_API,
+    ISTIO_NETWORKING,
+    WORKLOAD_KINDS,
+    pod_template_path,
+)
 from asm_mode_advisor.model import Mode, Resource, as_dict, as_list, as_str, dicts, str_map
 from asm_mode_advisor.views import Selecting, Service
 
@@ -53,10 +58,9 @@ def pod_template(resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(template metadata, template spec)`` of a workload kind."""
     if resource.kind == "Pod":
         return {"labels": resource.labels, "annotations": resource.annotations}, resource.spec
-    spec = resource.spec
-    if resource.kind == "CronJob":
-        spec = as_dict(as_dict(spec.get("jobTemplate")).get("spec"))
-    template = as_dict(spec.get("template"))
+    template = resource.body
+    for key in pod_template_path(resource.kind):
+        template = as_dict(template.get(key))
     return as_dict(template.get("metadata")), as_dict(template.get("spec"))
 
 

@@ -21,6 +21,17 @@ WORKLOAD_KINDS = frozenset(
      "CronJob", "Pod"}
 )
 
+
+
+def pod_template_path(kind: str) -> tuple[str, ...]:
+    """Where a workload kind's pod template sits in its body (a Pod is its own template)."""
+    if kind == "Pod":
+        return ()
+    if kind == "CronJob":
+        return ("spec", "jobTemplate", "spec", "template")
+    return ("spec", "template")
+
+
 KNOWN_KINDS: tuple[KindInfo, ...] = (
     KindInfo("Namespace", "", ("v1",), "namespaces", namespaced=False),
     KindInfo("Node", "", ("v1",), "nodes", namespaced=False),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asm_mode_advisor.kinds import KNOWN_KINDS, WORKLOAD_KINDS
+from asm_mode_advisor.kinds import KNOWN_KINDS, WORKLOAD_KINDS, pod_template_path
 
 #: Kinds whose bodies the rules read; other kinds keep no body at all (their identity,
 #: labels and annotations stay on the Resource).
@@ -84,11 +84,8 @@ def slim(kind: str, body: dict[str, Any]) -> None:
 
 
 def _pod_spec(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
-    path = {"Pod": ("spec",),
-            "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}.get(
-        kind, ("spec", "template", "spec"))
     node: Any = body
-    for key in path:
+    for key in (*pod_template_path(kind), "spec"):
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, dict) else None
 

@@ -14,20 +14,19 @@ from asm_mode_advisor.inventory import (
     USE_WAYPOINT_LABEL,
     Inventory,
 )
+from asm_mode_advisor.kinds import pod_template_path
 from asm_mode_advisor.model import Resource, as_dict, as_int, as_str, dicts
 from asm_mode_advisor.plan.model import ManualItem
 from asm_mode_advisor.plan.objects import HBONE_PORT, clean_copy, set_path
 from asm_mode_advisor.rules.namespace_state import INJECT_KEY, SIDECAR_ONLY_ANNOTATIONS
 
 PROBE_SNAT_CIDR = "169.254.7.127/32"
+#: Kinds whose pod template can be edited in place (a Job's or a Pod's cannot), and where
+#: the template's metadata sits.
 TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template", "metadata"),
-    "StatefulSet": ("spec", "template", "metadata"),
-    "DaemonSet": ("spec", "template", "metadata"),
-    "ReplicaSet": ("spec", "template", "metadata"),
-    "ReplicationController": ("spec", "template", "metadata"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "metadata"),
-}
+    kind: (*pod_template_path(kind), "metadata")
+    for kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
+                 "CronJob")}
 
 
 def namespace_object(inventory: Inventory, namespace: str,

@@ -21,6 +21,7 @@ from asm_mode_advisor.inventory import (
     WAYPOINT_FOR_LABEL,
     Inventory,
 )
+from asm_mode_advisor.kinds import pod_template_path
 from asm_mode_advisor.model import Effect, Mode, Resource, Severity, as_dict, as_str
 from asm_mode_advisor.rules import (
     extensions,
@@ -526,11 +527,7 @@ def _dual_mode(inventory: Inventory) -> Iterator[Finding]:
 
 
 def _pod_metadata_path(resource: Resource) -> FieldPath:
-    if resource.kind == "Pod":
-        return ("metadata",)
-    if resource.kind == "CronJob":
-        return ("spec", "jobTemplate", "spec", "template", "metadata")
-    return ("spec", "template", "metadata")
+    return (*pod_template_path(resource.kind), "metadata")
 
 
 def _leftovers(capability: list[Finding], ambient: set[str]) -> Iterator[Finding]:
