@@ -139,6 +139,11 @@ def as_str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def is_str_map(value: dict[Any, Any]) -> bool:
+    """True when every key and value is a string (the mapping can be kept as it is)."""
+    return all(type(k) is str and type(v) is str for k, v in value.items())
+
+
 def str_map(value: object) -> dict[str, str]:
     """A string-to-string mapping (labels, selectors); non-string values are stringified.
 
@@ -146,7 +151,7 @@ def str_map(value: object) -> dict[str, str]:
     """
     if not isinstance(value, dict):
         return {}
-    if all(type(k) is str and type(v) is str for k, v in value.items()):
+    if is_str_map(value):
         return value
     return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
 

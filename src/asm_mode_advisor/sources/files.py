@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, BinaryIO
 
@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from asm_mode_advisor.collector import paused
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
-from asm_mode_advisor.model import InputError, Resource
+from asm_mode_advisor.model import InputError, Resource, is_str_map
 from asm_mode_advisor.slim import forget_shared, slim_and_share
 from asm_mode_advisor.sources import parallel
 from asm_mode_advisor.sources.construct import Unusual, build, resolve_scalar
@@ -244,8 +244,11 @@ def decode(data: bytes, name: str) -> str | InputError:
 
 
 def to_resources(document: Any, name: str, line: int, item_lines: list[int],
-                 default_namespace: str) -> Iterator[Resource | InputError]:
-    """Turn one parsed document into Resources (``List`` kinds are expanded)."""
+                 default_namespace: str, slim: bool = False) -> Iterator[Resource | InputError]:
+    """Turn one parsed document into Resources (``List`` kinds are expanded).
+
+    ``slim`` drops what no rule reads of each body once it is validated (``slim.py``).
+    """
     if document is None:
         return
     if not isinstance(document, dict):
@@ -261,13 +264,13 @@ def to_resources(document: Any, name: str, line: int, item_lines: list[int],
                 yield InputError(f"{kind} item {index} is not a mapping; skipped", name,
                                  item_line)
                 continue
-            yield from to_resources(item, name, item_line, [], default_namespace)
+            yield from to_resources(item, name, item_line, [], default_namespace, slim)
         return
-    yield from _resource(document, name, line, default_namespace)
+    yield from _resource(document, name, line, default_namespace, slim)
 
 
 def _resource(document: dict[str, Any], name: str, line: int,
-              default_namespace: str) -> Iterator[Resource | InputError]:
+              default_namespace: str, slim: bool) -> Iterator[Resource | InputError]:
     problems: list[str] = []
     kind = document.get("kind")
     api_version = document.get("apiVersion")
@@ -306,13 +309,16 @@ def _resource(document: dict[str, Any], name: str, line: int,
     labels, label_problem = _string_map(metadata.get("labels"), "metadata.labels")
     annotations, annotation_problem = _string_map(metadata.get("annotations"),
                                                   "metadata.annotations")
-    info = lookup(kind, api_version.rpartition("/")[0])
+    group = api_version.rpartition("/")[0]
+    info = lookup(kind, group)
     cluster_scoped = kind in CLUSTER_SCOPED_KINDS or (info is not None and not info.namespaced)
     resolved_namespace = None if cluster_scoped else (namespace or default_namespace)
+    wrong_types = type_errors(kind, group, document)  # on the whole body, before slimming
     resource = Resource(kind=kind, api_version=api_version, name=object_name,
                         namespace=resolved_namespace, labels=labels, annotations=annotations,
-                        body=document, file=name, line=line)
-    for problem in (label_problem, annotation_problem, *type_errors(resource)):
+                        body=slim_and_share(kind, document) if slim else document,
+                        file=name, line=line)
+    for problem in (label_problem, annotation_problem, *wrong_types):
         if problem:
             yield InputError(f"{resource.ref}: {problem}", name, line)
     yield resource
@@ -339,7 +345,7 @@ def _string_map(value: object, where: str) -> tuple[dict[str, str], str | None]:
         return _NONE, None
     if not isinstance(value, dict):
         return {}, f"'{where}' must be a mapping, not {_type(value)}"
-    if all(type(key) is str and type(item) is str for key, item in value.items()):
+    if is_str_map(value):
         return value, None  # the usual case: keep the parsed mapping, no copy
     bad = sorted(str(key) for key, item in value.items() if not isinstance(item, str))
     result = {str(key): item if isinstance(item, str) else _scalar_text(item)
@@ -382,13 +388,11 @@ def load_text(text: str, name: str, default_namespace: str,
             result.errors.append(item)
             continue
         document, line, item_lines = item
-        for produced in to_resources(document, name, line, item_lines, default_namespace):
+        for produced in to_resources(document, name, line, item_lines, default_namespace,
+                                     result.slim):
             if isinstance(produced, InputError):
                 result.errors.append(produced)
             else:
-                if result.slim:
-                    produced = replace(produced, body=slim_and_share(produced.kind,
-                                                                     produced.body))
                 result.resources.append(produced)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from asm_mode_advisor.kinds import WORKLOAD_KINDS
-from asm_mode_advisor.model import Resource
 
 _NUMBER = (int,)
 _TEXT = (str,)
@@ -108,14 +107,14 @@ def _type_name(types: tuple[type, ...]) -> str:
     return " or ".join(names[t] for t in types)
 
 
-def type_errors(resource: Resource) -> list[str]:
-    """One message per checked field whose value has the wrong type."""
-    checks = CHECKS.get(resource.kind)
-    if checks is None or (resource.kind == "Gateway" and resource.group != "networking.istio.io"):
+def type_errors(kind: str, group: str, body: dict[str, Any]) -> list[str]:
+    """One message per checked field of ``body`` whose value has the wrong type."""
+    checks = CHECKS.get(kind)
+    if checks is None or (kind == "Gateway" and group != "networking.istio.io"):
         return []
     errors = []
     for path, types in ((("spec",), _MAP), *checks):
-        for where, value in _walk(resource.body, path, ""):
+        for where, value in _walk(body, path, ""):
             if value is None:
                 continue
             # bool is an int in Python; a "true" replica count is still wrong.
