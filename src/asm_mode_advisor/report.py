@@ -27,8 +27,7 @@ _CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="for
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True,
-                              extra="forbid")
+    model_config = ConfigDict(**_CONFIG, frozen=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)

@@ -29,8 +29,7 @@ def yaml_chunks(report: Report) -> Iterator[str]:
     written exactly as ``yaml.dump`` writes a one-item list.
     """
     data = report.to_data(namespaces=False)
-    data["namespaces"] = None  # its place in the sorted keys
-    for key in sorted(data):
+    for key in sorted({*data, "namespaces"}):
         if key != "namespaces":
             yield _dump({key: data[key]})
         elif not report.namespaces:
