@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from asm_mode_advisor.jsonstream import dumps
 from asm_mode_advisor.report import ErrorEntry, Tool
 
 PLAN_SCHEMA_VERSION = "1"
@@ -178,4 +178,4 @@ class Plan(_Model):
     def to_json(self) -> str:
         """Deterministic JSON: camelCase, sorted keys, no timestamps, trailing newline."""
         data = self.model_dump(by_alias=True, exclude_none=True, mode="json")
-        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return dumps(data) + "\n"
