@@ -152,6 +152,30 @@ def slope_row(points: list[tuple[str, tuple[int, int]]]) -> list[Row]:
                 f"{extra_rss / extra_bytes:.1f}×", f"≤ {MEMORY_TARGET}×")]
 
 
+#: Output formats whose memory is measured too (the main rows write JSON).
+OTHER_FORMATS = ("table", "yaml", "sarif", "markdown", "github")
+
+
+def format_slope_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
+    """The memory slope of :func:`slope_row` for every other output format (one run each).
+
+    Every format is written piece by piece, so none should hold more than JSON does.
+    """
+    rows = []
+    extra_bytes = input_bytes(large[1]) - input_bytes(small[1])
+    if extra_bytes <= 0:
+        return []
+    for output in OTHER_FORMATS:
+        peaks = [measure([sys.executable, "-m", "asm_mode_advisor", "analyze", str(folder),
+                          "-o", output]).rss for _, folder in (small, large)]
+        extra_rss = peaks[1] - peaks[0]
+        rows.append(Row(f"peak RSS growth per input byte, -o {output}",
+                        f"{small[0]}→{large[0]}", f"{extra_rss / 2**20:.0f} MiB",
+                        f"{extra_bytes / 2**20:.1f} MiB", f"{extra_rss / extra_bytes:.1f}×",
+                        f"≤ {MEMORY_TARGET}×"))
+    return rows
+
+
 def startup_rows(repeat: int) -> list[Row]:
     """Import time of the CLI and ``--version`` wall time, against a bare interpreter."""
     bare = best([measure([sys.executable, "-c", "pass"]) for _ in range(repeat)])
@@ -230,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows += measured
         points.append((label, point))
     rows += slope_row(points)
+    sizes = args.sizes.split(",")
+    if len(sizes) >= 2:
+        rows += format_slope_rows((sizes[0], corpus_dir(size(sizes[0]), args.out)),
+                                  (sizes[-1], corpus_dir(size(sizes[-1]), args.out)))
     rows += startup_rows(args.repeat)
     small, large = args.render_sizes.split(",")
     rows += render_rows((small, corpus_dir(size(small), args.out)),

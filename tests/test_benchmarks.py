@@ -36,6 +36,8 @@ def test_runner_smoke_prints_every_row(tmp_path: Path) -> None:
     for expected in ("analyze vs libyaml floor (wall)", "analyze vs libyaml floor (cpu)",
                      "peak RSS above start-up vs input", "peak RSS of libyaml keeping the docs",
                      "peak RSS growth per input byte",
+                     "peak RSS growth per input byte, -o table",
+                     "peak RSS growth per input byte, -o sarif",
                      "import asm_mode_advisor.cli",
                      "asm-advisor --version", "kubernetes imported by analyze",
                      "render table per namespace", "render json per namespace"):

@@ -94,6 +94,6 @@ def test_invalid_rules_are_refused() -> None:
             "kinds": (), "rationale": "Why."}
     assert Rule(**base).rows == ("L-ROUTING", "M-TRAFFIC")
     for bad in ({"id": "XYZ123"}, {"title": "Ends with a period."}, {"need": "nope"},
-                {"rows": ("M-NOPE",)}, {"extra": 1}):
+                {"rows": ("M-NOPE",)}, {"rows": ("M-COST", "M-COST")}, {"extra": 1}):
         with pytest.raises(ValueError):
             Rule(**{**base, **bad})

@@ -105,15 +105,21 @@ def _write_corpus(root: Path) -> None:
     (root / "ns-07" / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
 
 
-def test_parallel_parse_gives_the_sequential_result(tmp_path: Path,
+@pytest.mark.parametrize("slim", [False, True])
+def test_parallel_parse_gives_the_sequential_result(tmp_path: Path, slim: bool,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     _write_corpus(tmp_path)
     paths = [str(tmp_path / "ns-05"), str(tmp_path / "missing"), str(tmp_path)]
     monkeypatch.setattr(parallel, "worth_it", lambda sizes, workers: False)
-    sequential = load_paths(paths)
+    sequential = load_paths(paths, slim_bodies=slim)
     monkeypatch.setattr(parallel, "worth_it", lambda sizes, workers: True)
     monkeypatch.setattr(parallel, "worker_count", lambda: 2)
-    parallel_result = load_paths(paths)
+    parallel_result = load_paths(paths, slim_bodies=slim)
+    deployments = [r for r in parallel_result.resources if r.kind == "Deployment"]
+    assert len(deployments) == 13  # ns-05 is read twice
+    # Slimmed, the Deployments differ only in replicas, which no rule reads: one body is
+    # kept for all, across the workers' chunks too.
+    assert len({id(r.body) for r in deployments}) == (1 if slim else 13)
     assert parallel_result.files == sequential.files == 15
     assert parallel_result.errors == sequential.errors
     messages = [str(e) for e in parallel_result.errors]

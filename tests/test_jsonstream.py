@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.jsonstream import Lazy, iter_json
-from asm_mode_advisor.render import OutputFormat, render, render_chunks
+from asm_mode_advisor.render import OutputFormat, render, render_chunks, sarif
 from asm_mode_advisor.report import (
     Benefit,
     NamespaceVerdict,
@@ -158,3 +158,37 @@ def test_yaml_written_in_pieces_equals_one_dump(source: list[str]) -> None:
                       sort_keys=True, default_flow_style=False, allow_unicode=True, width=100)
     assert "".join(pieces) == whole
     assert yaml.safe_load(whole) == report.to_data()
+
+
+def _reason(**fields: Any) -> Reason:
+    values: dict[str, Any] = {"effect": "info", "matrix_rows": ("M-COST",), "message": "m",
+                              "rule_id": "AMA101", "rule_name": "r", "severity": "note",
+                              "title": "t"}
+    return Reason(**{**values, **fields})
+
+
+def test_report_items_keep_the_typed_tuples_they_are_given() -> None:
+    rows, services, path = ("M-COST", "L-ROUTING"), ("web",), ("spec", "http", 0)
+    objects = (ObjectRef(kind="VirtualService", name="web", namespace="shop"),)
+    reason = _reason(matrix_rows=rows, services=services, field_path=path, objects=objects)
+    assert reason.matrix_rows is rows and reason.services is services
+    assert reason.field_path is path and reason.objects is objects
+
+
+def test_report_items_still_validate_what_they_are_not_given_exactly() -> None:
+    parsed = _reason(matrix_rows=["M-COST"], field_path=["spec", 0],
+                     objects=[{"kind": "Service", "name": "web"}])
+    assert parsed.matrix_rows == ("M-COST",) and parsed.field_path == ("spec", 0)
+    assert parsed.objects == (ObjectRef(kind="Service", name="web"),)
+    with pytest.raises(ValueError, match="valid string"):
+        _reason(matrix_rows=("M-COST", 3))
+    with pytest.raises(ValueError):
+        _reason(objects=({"kind": "Service"},))  # a tuple, but not of ObjectRefs: no name
+
+
+def test_sarif_written_in_pieces_is_the_sarif_log() -> None:
+    loaded = load_paths([str(EXAMPLES)])
+    report = analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files).report
+    log = sarif.sarif_log(report, EXAMPLES.parent)
+    assert log["runs"][0]["results"]
+    assert json.loads("".join(sarif.chunks(report, EXAMPLES.parent))) == log

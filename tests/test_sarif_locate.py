@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,13 +71,12 @@ def test_find_lines_reads_only_files_with_field_paths(tmp_path: Path,
     other = tmp_path / "other.yaml"
     other.write_text(TEXT)
     read: list[str] = []
-    original = Path.read_text
 
-    def spy(self: Path, *args: object, **kwargs: object) -> str:
-        read.append(self.name)
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+    def spy(file: str, *args: Any, **kwargs: Any) -> Any:
+        read.append(Path(file).name)
+        return open(file, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", spy)
+    monkeypatch.setattr(locate, "open", spy, raising=False)  # the module's own open()
     found = [finding(str(wanted), 5, ("spec", "http", 1, "fault")),
              finding(str(other), 5, ())]
     lines = locate.find_lines(locate.targets(found))
@@ -99,4 +99,4 @@ def test_stdin_and_cluster_findings_are_not_looked_up() -> None:
     cluster = Finding(rule=ALL_RULES[0], namespace="shop", message="m", path=("spec",),
                       objects=(Resource(kind="Service", api_version="v1", name="a",
                                         namespace="shop", labels={}, annotations={}, body={}),))
-    assert locate.targets([stdin, cluster]) == {}
+    assert locate.targets([stdin, cluster]) == []

@@ -190,3 +190,30 @@ def test_equal_structures_are_shared_but_never_across_types() -> None:
     assert share({"a": [1.0, {"b": "x"}]}, table) is not first
     reordered = share({"b": 1, "a": 2}, table)
     assert share({"a": 2, "b": 1}, table) is not reordered  # key order is kept
+
+
+def test_controller_rollout_fields_are_dropped_and_a_cronjob_keeps_its_schedule() -> None:
+    deployment = {"spec": {"replicas": 3, "strategy": {"type": "Recreate"},
+                           "revisionHistoryLimit": 2, "selector": {"matchLabels": {"a": "b"}},
+                           "template": {"spec": {"containers": []}}}}
+    slim("Deployment", deployment)
+    assert deployment == {"spec": {"selector": {"matchLabels": {"a": "b"}},
+                                   "template": {"spec": {"containers": []}}}}
+    cron = {"spec": {"schedule": "0 * * * *", "suspend": False, "concurrencyPolicy": "Forbid",
+                     "jobTemplate": {"spec": {"backoffLimit": 4, "parallelism": 2,
+                                              "template": {"spec": {"containers": []}}}}}}
+    slim("CronJob", cron)
+    assert cron == {"spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {
+        "template": {"spec": {"containers": []}}}}}}
+    pod = {"spec": {"activeDeadlineSeconds": 5, "containers": []}}
+    slim("Pod", pod)  # a Pod has no controller spec: only its pod-spec bulk goes
+    assert pod == {"spec": {"containers": []}}
+
+
+def test_equal_labels_are_kept_once_when_slimming() -> None:
+    loaded = load(DEPLOYMENT + "---\n" + DEPLOYMENT.replace("shop", "shop-2"))
+    first, second = loaded.resources
+    assert first.labels == second.labels == {"app": "web"}
+    assert first.labels is second.labels
+    whole = load(DEPLOYMENT + "---\n" + DEPLOYMENT.replace("shop", "shop-2"), slim=False)
+    assert whole.resources[0].labels is not whole.resources[1].labels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -56,3 +57,26 @@ def test_colour_output_shows_the_same_text(monkeypatch: pytest.MonkeyPatch) -> N
 ])
 def test_fold(text: str, width: int, lines: list[str]) -> None:
     assert table.fold(text, width) == lines
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_overview_in_slices_is_the_overview_as_one_table(color: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    loaded = load_paths([CASES["wrapping"], CASES["examples"]], slim_bodies=True)
+    report = analyze(loaded.resources, loaded.errors, Settings(), files=loaded.files).report
+    # Long summaries, so rich has to narrow the reasons column to fit the table.
+    verdicts = [dataclasses.replace(v, summary=", ".join([v.summary or "none"] * (i % 4 + 1)))
+                for i, v in enumerate(report.namespaces)]
+    report = report.model_copy(update={"namespaces": verdicts})
+    assert len(report.namespaces) > 4
+    whole = table.render(report, color)
+    top = next(line for line in ANSI.sub("", whole).splitlines() if line.startswith("┏"))
+    assert len(top) == table.WIDTH
+    monkeypatch.setattr(table, "OVERVIEW_SLICE", 2)
+    assert table.render(report, color) == whole
+    monkeypatch.setattr(table, "OVERVIEW_SLICE", 1)
+    assert table.render(report, color) == whole
+    # Widths not offered by rich: the overview is laid out as one table again.
+    monkeypatch.setattr(table, "_overview_widths", lambda console, report: None)
+    assert table.render(report, color) == whole

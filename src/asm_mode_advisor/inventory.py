@@ -109,7 +109,7 @@ class Inventory:
         default_factory=dict, repr=False)
     _by_kind: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list),
                                                 repr=False)
-    _service_targets: dict[str, list[tuple[str, tuple[int, ...]]]] = field(
+    _service_targets: dict[str, list[tuple[str, tuple[Workload, ...]]]] = field(
         default_factory=dict, repr=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -248,17 +248,17 @@ class Inventory:
         """Names of the Services in ``namespace`` that select any of ``workloads``."""
         wanted = {id(w.resource) for w in workloads}
         return sorted(name for name, selected in self._selected_by_services(namespace)
-                      if not wanted.isdisjoint(selected))
+                      if any(id(w.resource) in wanted for w in selected))
 
-    def _selected_by_services(self, namespace: str) -> list[tuple[str, tuple[int, ...]]]:
-        """Each Service of a namespace with the ids of the workload objects it selects."""
+    def _selected_by_services(self, namespace: str) -> list[tuple[str, tuple[Workload, ...]]]:
+        """Each Service of a namespace with the workloads it selects (built once)."""
         found = self._service_targets.get(namespace)
         if found is None:
             found = []
             for service in self.services(namespace):
                 selector = Service(service).selector
                 selected = self.select_workloads(namespace, selector) if selector else []
-                found.append((service.name, tuple(id(w.resource) for w in selected)))
+                found.append((service.name, tuple(selected)))
             self._service_targets[namespace] = found
         return found
 

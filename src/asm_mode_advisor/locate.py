@@ -8,9 +8,9 @@ the object's first line stays.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from pathlib import Path
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import yaml
@@ -34,8 +34,10 @@ class _Loader(_Base):  # type: ignore[misc]
         return None
 _DOCUMENT_MARKS = ("---", "...")
 FieldPath = tuple[str | int, ...]
-#: ``(file, document start line, field path)`` → 1-based line of the field.
-FieldLines = dict[tuple[str, int, FieldPath], int]
+#: ``(file, document start line, field path)``: a field whose line is wanted.
+Target = tuple[str, int, FieldPath]
+#: Each :data:`Target` found → 1-based line of the field.
+FieldLines = dict[Target, int]
 
 
 def document_text(lines: list[str], start: int) -> str:
@@ -82,33 +84,44 @@ def field_line(root: Node, path: FieldPath) -> int | None:
     return line
 
 
-def targets(findings: Iterable[Finding]) -> dict[str, dict[int, set[FieldPath]]]:
-    """Files → document start lines → field paths wanted there (file findings with a path)."""
-    wanted: dict[str, dict[int, set[FieldPath]]] = defaultdict(lambda: defaultdict(set))
+def targets(findings: Iterable[Finding]) -> list[Target]:
+    """``(file, document start line, field path)`` wanted, once each, by file and line.
+
+    Only file findings with a path count. A flat list rather than nested maps: it is
+    built for every run that has findings, and dropped as soon as the lines are found.
+    """
+    wanted: dict[Target, None] = {}
     for finding in findings:
         first = finding.objects[0] if finding.objects else None
         if finding.path and first is not None and first.file and first.line and (
                 not first.file.startswith("<")):
-            wanted[first.file][first.line].add(tuple(finding.path))
-    return wanted
+            wanted[(first.file, first.line, tuple(finding.path))] = None
+    return sorted(wanted, key=_file_and_line)
 
 
-def find_lines(wanted: dict[str, dict[int, set[FieldPath]]]) -> FieldLines:
+def _file_and_line(target: Target) -> tuple[str, int]:
+    return target[0], target[1]
+
+
+def find_lines(wanted: list[Target]) -> FieldLines:
     """``(file, document line, path)`` → 1-based line of the field, for every target."""
     found: FieldLines = {}
-    for file, documents in sorted(wanted.items()):
+    for file, in_file in groupby(wanted, key=itemgetter(0)):
         try:
-            lines = Path(file).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+            # open(), not pathlib: a Path interns every part of its path, and for thousands
+            # of files that grows the interpreter's table of interned strings for good.
+            with open(file, encoding="utf-8-sig") as handle:
+                lines = handle.read().splitlines(keepends=True)
         except (OSError, UnicodeDecodeError):
             continue
-        for start, paths in sorted(documents.items()):
+        for start, in_document in groupby(in_file, key=itemgetter(1)):
             root = compose(document_text(lines, start))
             if root is None:
                 continue
-            for path in paths:
-                line = field_line(root, path)
+            for target in in_document:
+                line = field_line(root, target[2])
                 if line is not None:
-                    found[(file, start, path)] = start + line
+                    found[target] = start + line
     return found
 
 

@@ -144,13 +144,19 @@ def is_str_map(value: dict[Any, Any]) -> bool:
     return all(type(k) is str and type(v) is str for k, v in value.items())
 
 
+#: The result of :func:`str_map` for a missing mapping (workloads often have no pod
+#: annotations; one shared mapping instead of an empty one per workload).
+_EMPTY: dict[str, str] = {}
+
+
 def str_map(value: object) -> dict[str, str]:
     """A string-to-string mapping (labels, selectors); non-string values are stringified.
 
-    A mapping that already holds only strings is returned as it is (read it, never change it).
+    A mapping that already holds only strings is returned as it is, and a missing one is
+    one shared empty mapping: read the result, never change it.
     """
     if not isinstance(value, dict):
-        return {}
+        return _EMPTY
     if is_str_map(value):
         return value
     return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
 
@@ -28,6 +35,27 @@ _CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="for
 
 class _Model(BaseModel):
     model_config = ConfigDict(**_CONFIG, frozen=True)
+
+
+def _kept(container: type, *items: type) -> WrapValidator:
+    """Keep a ``container`` whose items are exactly of ``items``; validate anything else.
+
+    pydantic copies every tuple and list it validates. The analysis builds reasons by the
+    thousand from tuples the rules already typed (one rule's matrix rows, shared by all its
+    findings), and each copy would cost memory for nothing. A report read back from JSON
+    brings lists, which still go through full validation (and become tuples).
+    """
+    def keep(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, tuple | list) and value.__class__ is container and all(
+                item.__class__ in items for item in value):
+            return value
+        return handler(value)
+    return WrapValidator(keep)
+
+
+#: Field types whose values are kept as given when already exact (see :func:`_kept`).
+Strings = Annotated[tuple[str, ...], _kept(tuple, str)]
+StringList = Annotated[list[str], _kept(list, str)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -60,17 +88,17 @@ class Reason:
     baseline: bool | None = None
     effect: str
     field_line: int | None = None
-    field_path: tuple[str | int, ...] = ()
+    field_path: Annotated[tuple[str | int, ...], _kept(tuple, str, int)] = ()
     fingerprint: str = ""
-    matrix_rows: tuple[str, ...]
+    matrix_rows: Strings
     message: str
-    objects: tuple[ObjectRef, ...] = ()
+    objects: Annotated[tuple[ObjectRef, ...], _kept(tuple, ObjectRef)] = ()
     rule_id: str
     rule_name: str
-    services: tuple[str, ...] = ()
+    services: Strings = ()
     severity: str
     title: str
-    workloads: tuple[str, ...] = ()
+    workloads: Strings = ()
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -105,8 +133,8 @@ class Waypoint:
     exists: bool = False
     for_: Literal["service", "workload", "all"] = Field(alias="for")
     name: str
-    services: list[str] = Field(default_factory=list)
-    workloads: list[str] = Field(default_factory=list)
+    services: StringList = Field(default_factory=list)
+    workloads: StringList = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -122,16 +150,17 @@ class NamespaceVerdict:
     """Everything the advisor says about one namespace."""
 
     baseline_recommendation: str | None = None
-    benefits: list[Benefit] = Field(default_factory=list)
+    benefits: Annotated[tuple[Benefit, ...], _kept(tuple, Benefit)] = ()
     current_mode: str
     name: str
     objects: int = 0
-    reasons: list[Reason] = Field(default_factory=list)
+    reasons: Annotated[list[Reason], _kept(list, Reason)] = Field(default_factory=list)
     recommendation: str
     recommendation_changed: bool | None = None
     summary: str
     suppressed: list[SuppressedReason] | None = None
-    waypoints: list[Waypoint] = Field(default_factory=list)
+    waypoints: Annotated[list[Waypoint], _kept(list, Waypoint)] = Field(
+        default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)

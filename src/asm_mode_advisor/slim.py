@@ -15,9 +15,11 @@ corpus.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from asm_mode_advisor.kinds import KNOWN_KINDS, WORKLOAD_KINDS, pod_template_path
+from asm_mode_advisor.model import Resource
 
 #: Kinds whose bodies the rules read; other kinds keep no body at all (their identity,
 #: labels and annotations stay on the Resource).
@@ -43,6 +45,20 @@ CONTAINER_BULK = frozenset({
 
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 
+#: Controller spec fields no rule reads: how many pods and how they roll out or run to
+#: completion. Dropping them lets one app's controllers share a body across namespaces,
+#: where they differ in little else (a CronJob's ``schedule`` is read, so it stays).
+CONTROLLER_BULK = frozenset({
+    "replicas", "strategy", "updateStrategy", "revisionHistoryLimit", "minReadySeconds",
+    "progressDeadlineSeconds", "paused", "podManagementPolicy", "volumeClaimTemplates",
+    "persistentVolumeClaimRetentionPolicy", "ordinals", "completions", "parallelism",
+    "backoffLimit", "backoffLimitPerIndex", "maxFailedIndexes", "podFailurePolicy",
+    "successPolicy", "ttlSecondsAfterFinished", "completionMode", "suspend",
+    "podReplacementPolicy", "activeDeadlineSeconds", "concurrencyPolicy",
+    "successfulJobsHistoryLimit", "failedJobsHistoryLimit", "startingDeadlineSeconds",
+    "timeZone",
+})
+
 
 #: Structures seen so far in this process's read (see :func:`share`); emptied after a read.
 _SEEN: dict[int, Any] = {}
@@ -57,6 +73,37 @@ def slim_and_share(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     slim(kind, body)
     shared: dict[str, Any] = share(body, _SEEN)
     return shared
+
+
+def share_map(mapping: dict[str, str]) -> dict[str, str]:
+    """The equal labels or annotations read before, if any, else ``mapping``.
+
+    One app's labels repeat in every namespace it is deployed to (``app: web``), and a
+    Service's labels are often its selector; each is kept once.
+    """
+    if not mapping:
+        return mapping
+    shared: dict[str, str] = share(mapping, _SEEN)
+    return shared
+
+
+def share_across_chunks(resources: list[Resource], table: dict[bytes, dict[str, Any]]) -> None:
+    """Give ``resources`` (one parse worker's chunk) the equal bodies of earlier chunks.
+
+    Each worker shares bodies only within its own chunk, so without this every chunk would
+    keep its own copy of one chart's Deployment. ``table`` maps a digest of a body's
+    ``repr`` (exact: key order and ``1`` against ``True`` both show) to its first copy.
+    """
+    digests: dict[int, dict[str, Any]] = {}
+    for resource in resources:
+        body = resource.body
+        shared = digests.get(id(body))
+        if shared is None:
+            digest = hashlib.blake2b(repr(body).encode(), digest_size=16).digest()
+            shared = digests[id(body)] = table.setdefault(digest, body)
+        if shared is not body:
+            # The resource is fresh from the worker's pickle and nothing else holds it yet.
+            object.__setattr__(resource, "body", shared)
 
 
 def forget_shared() -> None:
@@ -81,6 +128,18 @@ def slim(kind: str, body: dict[str, Any]) -> None:
         pod_spec = _pod_spec(kind, body)
         if pod_spec is not None:
             _slim_pod_spec(pod_spec)
+        if kind != "Pod":
+            _slim_controller_specs(kind, body)
+
+
+def _slim_controller_specs(kind: str, body: dict[str, Any]) -> None:
+    """Drop :data:`CONTROLLER_BULK` from the controller's spec (and a CronJob's job spec)."""
+    node: Any = body
+    for key in pod_template_path(kind)[:-1]:  # every "spec" above the pod template
+        node = node.get(key) if isinstance(node, dict) else None
+        if key == "spec" and isinstance(node, dict):
+            for field in CONTROLLER_BULK.intersection(node):
+                del node[field]
 
 
 def _pod_spec(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:

@@ -146,5 +146,5 @@ def decide(inventory: Inventory, findings: list[Finding],
             reasons=[shared.get(id(f)) or to_reason(f, refs, lines) for f in own],
             waypoints=plan_waypoints(namespace, inventory, own) if (
                 mode is Mode.AMBIENT_WAYPOINT) else [],
-            benefits=list(benefits(mode)), objects=inventory.counts.get(namespace, 0)))
+            benefits=benefits(mode), objects=inventory.counts.get(namespace, 0)))
     return verdicts

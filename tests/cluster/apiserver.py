@@ -998,6 +998,30 @@ class TestCluster:
                              "name": name}},
             ]
         )
+        self._wait_until_allowed(user, rules, namespace)
+
+    def _wait_until_allowed(self, user: str, rules: list[dict], namespace: str | None,
+                            timeout: float = 30.0) -> None:
+        """Block until the authorizer applies a new grant (it reads RBAC from a cache that
+        can lag the write under load); checked with a SubjectAccessReview per rule."""
+        reviews = []
+        for rule in rules:
+            if rule.get("nonResourceURLs"):
+                continue
+            attributes = {"group": rule["apiGroups"][0], "resource": rule["resources"][0],
+                          "verb": rule["verbs"][0]}
+            if namespace is not None:
+                attributes["namespace"] = namespace
+            reviews.append({"apiVersion": "authorization.k8s.io/v1",
+                            "kind": "SubjectAccessReview",
+                            "spec": {"user": user, "resourceAttributes": attributes}})
+        deadline = time.monotonic() + timeout
+        for review in reviews:
+            while not self.call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                                review).get("status", {}).get("allowed"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"RBAC grant for {user} not applied in {timeout} s")
+                time.sleep(0.05)
 
     def _setup_reader_rbac(self) -> None:
         """Bind ``asm-reader`` to deploy/rbac.yaml's ClusterRole (or a stand-in)."""

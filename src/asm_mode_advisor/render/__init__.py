@@ -38,7 +38,7 @@ def render(report: Report, output: OutputFormat, color: bool = False) -> str:
 
 
 def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> Iterable[str]:
-    """The same text as :func:`render`, in pieces for the formats that can be written so."""
+    """The same text as :func:`render`, in pieces, so no format holds its whole text."""
     if output is OutputFormat.JSON:
         return report.json_chunks()
     if output is OutputFormat.SARIF:
@@ -47,4 +47,6 @@ def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> 
         return json_yaml.yaml_chunks(report)
     if output is OutputFormat.TABLE:
         return table.chunks(report, color)
-    return (render(report, output, color),)
+    if output is OutputFormat.MARKDOWN:
+        return markdown.chunks(report)
+    return github.chunks(report)

@@ -6,6 +6,7 @@ Paths are relative to the repository root, as in SARIF.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from asm_mode_advisor.gate import counted
@@ -26,12 +27,17 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(reason: Reason, root_path: str | None = None) -> str:
-    """One workflow command for a finding."""
+def annotation(reason: Reason, root_path: str | None = None,
+               paths: dict[str, str] | None = None) -> str:
+    """One workflow command for a finding (``paths``: files already made relative)."""
     first = reason.objects[0] if reason.objects else None
     properties = []
     if first is not None and first.file and not first.file.startswith("<"):
-        path = artifact_path(first.file, Path(root_path) if root_path else repo_root())
+        known = {} if paths is None else paths
+        path = known.get(first.file)
+        if path is None:
+            root = Path(root_path) if root_path else repo_root()
+            path = known[first.file] = artifact_path(first.file, root)
         properties += [f"file={escape_property(path)}", f"line={location_line(reason)}"]
     properties.append(f"title={escape_property(f'{reason.rule_id} {reason.rule_name}')}")
     message = f"{reason.message} [{', '.join(reason.matrix_rows)}]"
@@ -42,8 +48,14 @@ def _key(reason: Reason) -> tuple[int, str, str]:
     return (-Severity(reason.severity).rank, reason.rule_id, reason.fingerprint)
 
 
+def chunks(report: Report, color: bool = False) -> Iterator[str]:
+    """Every counted finding as an annotation line, most severe first."""
+    root = str(repo_root())
+    paths: dict[str, str] = {}
+    for reason in sorted(counted(report), key=_key):
+        yield annotation(reason, root, paths) + "\n"
+
+
 def render(report: Report, color: bool = False) -> str:
     """Every counted finding as an annotation, most severe first."""
-    root = str(repo_root())
-    lines = [annotation(reason, root) for reason in sorted(counted(report), key=_key)]
-    return "".join(line + "\n" for line in lines)
+    return "".join(chunks(report))

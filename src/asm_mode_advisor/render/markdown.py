@@ -6,6 +6,8 @@ collapsible ``<details>`` block so the comment stays short.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from asm_mode_advisor.gate import counted
 from asm_mode_advisor.model import Severity
 from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
@@ -52,16 +54,14 @@ def _headline(report: Report, counts: dict[str, int]) -> str:
             f"warning(s), {counts['note']} note(s)")
 
 
-def _table(report: Report) -> list[str]:
-    lines = ["| namespace | current | recommendation | top reasons |",
-             "|---|---|---|---|"]
+def _table(report: Report) -> Iterator[str]:
+    yield from ("| namespace | current | recommendation | top reasons |", "|---|---|---|---|")
     for verdict in report.namespaces:
         changed = (f" (was {verdict.baseline_recommendation})"
                    if verdict.recommendation_changed and verdict.baseline_recommendation
                    else "")
-        lines.append(f"| {cell(verdict.name)} | {verdict.current_mode} | "
-                     f"**{verdict.recommendation}**{changed} | {cell(verdict.summary)} |")
-    return lines
+        yield (f"| {cell(verdict.name)} | {verdict.current_mode} | "
+               f"**{verdict.recommendation}**{changed} | {cell(verdict.summary)} |")
 
 
 def _findings(reasons: list[Reason]) -> list[str]:
@@ -106,14 +106,26 @@ def _footer(report: Report) -> list[str]:
     return ["", "_" + "; ".join(parts) + "._"]
 
 
-def render(report: Report, color: bool = False) -> str:
-    """The PR comment."""
+def lines(report: Report) -> Iterator[str]:
+    """The PR comment line by line, a namespace's details at a time."""
     reasons = sorted(counted(report), key=lambda r: (-Severity(r.severity).rank, r.rule_id,
                                                      where(r), r.fingerprint))
-    lines = [_headline(report, _counts(reasons)), "", *_table(report), *_findings(reasons)]
+    yield _headline(report, _counts(reasons))
+    yield ""
+    yield from _table(report)
+    yield from _findings(reasons)
     if report.namespaces:
-        lines += ["", "### Details"]
+        yield from ("", "### Details")
     for verdict in report.namespaces:
-        lines += _details(verdict)
-    lines += _footer(report)
-    return "\n".join(lines) + "\n"
+        yield from _details(verdict)
+    yield from _footer(report)
+
+
+def chunks(report: Report, color: bool = False) -> Iterator[str]:
+    """The PR comment in pieces (each line ends with a newline)."""
+    return (line + "\n" for line in lines(report))
+
+
+def render(report: Report, color: bool = False) -> str:
+    """The PR comment."""
+    return "".join(chunks(report))

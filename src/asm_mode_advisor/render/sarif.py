@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -80,13 +81,10 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
-def result(reason: Reason, index: dict[str, int], root: Path) -> dict[str, Any] | None:
-    """A SARIF result, or None when the finding has no file to point at."""
-    first = reason.objects[0] if reason.objects else None
-    if first is None or not first.file or first.file.startswith("<"):
-        return None
+def result(reason: Reason, index: dict[str, int], uri: str) -> dict[str, Any]:
+    """A SARIF result for a finding whose first object is in the file at ``uri``."""
+    first = reason.objects[0]
     qualified = "/".join(part for part in (first.kind, first.namespace, first.name) if part)
-    uri = artifact_uri(first.file, root)
     artifact = {"uri": uri} if uri.startswith("file:") else {"uri": uri,
                                                                "uriBaseId": "%SRCROOT%"}
     return {
@@ -108,18 +106,32 @@ def result(reason: Reason, index: dict[str, int], root: Path) -> dict[str, Any] 
     }
 
 
-def _result_key(item: dict[str, Any]) -> tuple[str, int, str, str]:
-    physical = item["locations"][0]["physicalLocation"]
-    return (physical["artifactLocation"]["uri"], physical["region"]["startLine"],
-            item["ruleId"], item["partialFingerprints"][FINGERPRINT_KEY])
+#: Results are ordered by file, line, rule and fingerprint.
+ResultKey = tuple[str, int, str, str]
 
 
-def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
-    """The whole SARIF log as plain data."""
-    base = root or repo_root()
-    index = {rule.id: position for position, rule in enumerate(ALL_RULES)}
-    results = [item for reason in counted(report)
-               if (item := result(reason, index, base)) is not None]
+def located(report: Report, root: Path) -> list[tuple[ResultKey, Reason]]:
+    """The counted findings that point at a file, each with its result's key, in order.
+
+    Only these small keys are sorted, so each result can be built (and dropped) while
+    the log is written, instead of every result being built first to be sorted.
+    """
+    uris: dict[str, str] = {}
+    found: list[tuple[ResultKey, Reason]] = []
+    for reason in counted(report):
+        first = reason.objects[0] if reason.objects else None
+        if first is None or not first.file or first.file.startswith("<"):
+            continue  # from stdin or the cluster: no file to point at
+        uri = uris.get(first.file)
+        if uri is None:
+            uri = uris[first.file] = artifact_uri(first.file, root)
+        found.append(((uri, location_line(reason), reason.rule_id, reason.fingerprint),
+                      reason))
+    found.sort(key=itemgetter(0))
+    return found
+
+
+def _log(results: list[dict[str, Any]] | Lazy) -> dict[str, Any]:
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -130,17 +142,25 @@ def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
                 "rules": [rule_descriptor(rule) for rule in ALL_RULES],
             }},
             "columnKind": "utf16CodeUnits",
-            "results": sorted(results, key=_result_key),
+            "results": results,
         }],
     }
 
 
-def chunks(report: Report) -> Iterator[str]:
+def _results(report: Report, root: Path | None) -> Iterator[dict[str, Any]]:
+    index = {rule.id: position for position, rule in enumerate(ALL_RULES)}
+    for key, reason in located(report, root or repo_root()):
+        yield result(reason, index, key[0])
+
+
+def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
+    """The whole SARIF log as plain data."""
+    return _log(list(_results(report, root)))
+
+
+def chunks(report: Report, root: Path | None = None) -> Iterator[str]:
     """SARIF as deterministic JSON in pieces (one result's text at a time)."""
-    log = sarif_log(report)
-    run = log["runs"][0]
-    run["results"] = Lazy(run["results"])
-    yield from iter_json(log)
+    yield from iter_json(_log(Lazy(_results(report, root))))
     yield "\n"
 
 

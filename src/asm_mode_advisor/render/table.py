@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -34,20 +35,87 @@ def _where(reason: Reason) -> str:
     return ""
 
 
-def _overview(report: Report) -> Table:
-    table = Table(title="asm-advisor: data-plane mode per namespace", title_justify="left",
-                  expand=False)
-    table.add_column("namespace", no_wrap=True)
-    table.add_column("current")
-    table.add_column("recommendation", no_wrap=True)
-    table.add_column("top reasons")
-    for verdict in report.namespaces:
-        table.add_row(verdict.name,
-                      Text(verdict.current_mode, style=MODE_STYLE.get(verdict.current_mode, "")),
-                      Text(verdict.recommendation,
-                           style="bold " + MODE_STYLE.get(verdict.recommendation, "")),
-                      verdict.summary)
+#: Overview rows laid out per rich table. The whole overview as one table holds every
+#: row's cells and segments at once (about 3 KiB a namespace); slices of it with the
+#: widths fixed print the same text.
+OVERVIEW_SLICE = 256
+_HEADERS = ("namespace", "current", "recommendation", "top reasons")
+
+
+def _overview_cells(verdict: NamespaceVerdict) -> tuple[str, Text, Text, str]:
+    return (verdict.name,
+            Text(verdict.current_mode, style=MODE_STYLE.get(verdict.current_mode, "")),
+            Text(verdict.recommendation,
+                 style="bold " + MODE_STYLE.get(verdict.recommendation, "")),
+            verdict.summary)
+
+
+def _overview_table(rows: list[tuple[str, Text, Text, str]], widths: list[int] | None,
+                    head: bool = True) -> Table:
+    """The overview's table for ``rows``; ``widths`` (with padding) fix its columns."""
+    table = Table(title="asm-advisor: data-plane mode per namespace" if head else None,
+                  title_justify="left", expand=False, show_header=head)
+    for index, header in enumerate(_HEADERS):
+        table.add_column(header, no_wrap=index in (0, 2),
+                         width=None if widths is None else widths[index] - 2)
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _overview_widths(console: Console, report: Report) -> list[int] | None:
+    """The column widths (with padding) rich gives the overview as one table.
+
+    They depend only on each column's widest cell and longest word, so a table of the
+    few rows that hold those is laid out instead of the whole overview. None when rich
+    no longer offers the width calculation: the overview is then printed whole.
+    """
+    options = console.options
+    extremes: dict[tuple[int, int], tuple[int, tuple[str, Text, Text, str]]] = {}
+    for verdict in report.namespaces:
+        cells = _overview_cells(verdict)
+        for column, cell in enumerate[str | Text](cells):
+            for bound, size in enumerate(Measurement.get(console, options, cell)):
+                best = extremes.get((column, bound))
+                if best is None or size > best[0]:
+                    extremes[(column, bound)] = (size, cells)
+    proxy = _overview_table([cells for _, cells in extremes.values()], None)
+    # Private to rich, so looked up with care: how Table.__rich_console__ sizes columns.
+    calculate = getattr(proxy, "_calculate_column_widths", None)
+    borders = getattr(proxy, "_extra_width", None)
+    if calculate is None or not isinstance(borders, int):
+        return None
+    widths: list[int] = calculate(console, options.update_width(options.max_width - borders))
+    return widths
+
+
+def _overview(console: Console, report: Report) -> Iterator[list[str]]:
+    """The overview table, slice by slice, as lines (edges between slices left out)."""
+    verdicts = report.namespaces
+    widths = _overview_widths(console, report) if len(verdicts) > OVERVIEW_SLICE else None
+    if widths is None:
+        console.print(_overview_table([_overview_cells(v) for v in verdicts], None))
+        yield _taken(console)
+        return
+    for start in range(0, len(verdicts), OVERVIEW_SLICE):
+        part = verdicts[start:start + OVERVIEW_SLICE]
+        console.print(_overview_table([_overview_cells(v) for v in part], widths,
+                                      head=start == 0))
+        lines = _taken(console)
+        first = 0 if start == 0 else 1  # a later slice's top edge
+        last = len(lines) if start + OVERVIEW_SLICE >= len(verdicts) else -1  # bottom edge
+        yield lines[first:last]
+
+
+def _taken(console: Console) -> list[str]:
+    """What ``console`` printed since last taken, as lines without trailing blanks."""
+    buffer = console.file
+    assert isinstance(buffer, io.StringIO)
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    # Table cells pad to full width; trailing blanks only make diffs and copies noisy.
+    return [line.rstrip() + "\n" for line in text.splitlines()]
 
 
 #: Part of a line: its text and a rich style ("" for none).
@@ -205,19 +273,15 @@ def _cluster_line(facts: dict[str, Any]) -> str:
 
 def chunks(report: Report, color: bool = False) -> Iterator[str]:
     """The terminal view in pieces: the overview, each namespace, the summary."""
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=WIDTH, force_terminal=color, no_color=not color,
-                      highlight=False, emoji=False, color_system="standard" if color else None)
+    console = Console(file=io.StringIO(), width=WIDTH, force_terminal=color,
+                      no_color=not color, highlight=False, emoji=False,
+                      color_system="standard" if color else None)
 
     def taken() -> str:
-        # Table cells pad to full width; trailing blanks only make diffs and copies noisy.
-        text = "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
-        buffer.seek(0)
-        buffer.truncate()
-        return text
+        return "".join(_taken(console))
 
-    console.print(_overview(report))
-    yield taken()
+    for part in _overview(console, report):
+        yield "".join(part)
     for verdict in report.namespaces:
         lines = list(_details(verdict, color))
         if color:

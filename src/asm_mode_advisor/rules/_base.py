@@ -49,7 +49,9 @@ class Finding:
 
     @property
     def rows(self) -> tuple[str, ...]:
-        """Matrix rows the finding cites."""
+        """Matrix rows the finding cites (the rule's own tuple when it adds none)."""
+        if not self.extra_rows:
+            return self.rule.rows  # the rule model keeps its rows unique
         return tuple(dict.fromkeys((*self.rule.rows, *self.extra_rows)))
 
 
@@ -95,6 +97,8 @@ class Rule(BaseModel):
             raise ValueError(f"unknown matrix rows {unknown}")
         if not self.rows:
             object.__setattr__(self, "rows", NEEDS[self.need].rows)
+        if len(set(self.rows)) != len(self.rows):
+            raise ValueError(f"matrix rows listed twice: {list(self.rows)}")
         return self
 
     @property

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,7 +22,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from asm_mode_advisor.collector import paused
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
 from asm_mode_advisor.model import InputError, Resource, is_str_map
-from asm_mode_advisor.slim import forget_shared, slim_and_share
+from asm_mode_advisor.slim import (
+    forget_shared,
+    share_across_chunks,
+    share_map,
+    slim_and_share,
+)
 from asm_mode_advisor.sources import parallel
 from asm_mode_advisor.sources.construct import Unusual, build, resolve_scalar
 from asm_mode_advisor.sources.progress import file_progress
@@ -314,6 +320,8 @@ def _resource(document: dict[str, Any], name: str, line: int,
     cluster_scoped = kind in CLUSTER_SCOPED_KINDS or (info is not None and not info.namespaced)
     resolved_namespace = None if cluster_scoped else (namespace or default_namespace)
     wrong_types = type_errors(kind, group, document)  # on the whole body, before slimming
+    if slim:
+        labels, annotations = share_map(labels), share_map(annotations)
     resource = Resource(kind=kind, api_version=api_version, name=object_name,
                         namespace=resolved_namespace, labels=labels, annotations=annotations,
                         body=slim_and_share(kind, document) if slim else document,
@@ -418,12 +426,42 @@ def load_file(path: str, default_namespace: str, slim_bodies: bool = False) -> L
     return result
 
 
+@dataclass
+class ChunkResult:
+    """The files of one chunk parsed by a worker, as few objects as possible.
+
+    A worker sends its chunk back as one pickle. Per-file containers would be rebuilt in
+    the parent only to be dropped after merging, leaving holes between the objects that
+    stay; so the chunk's resources and errors come in two lists, and ``counts`` holds, per
+    file, how many of each are its own.
+    """
+
+    resources: list[Resource]
+    errors: list[InputError]
+    counts: array[int]
+
+    def per_file(self) -> Iterator[LoadResult]:
+        """One result per file again, in order (each made as it is consumed)."""
+        resource_at = error_at = 0
+        for index in range(0, len(self.counts), 2):
+            resource_end = resource_at + self.counts[index]
+            error_end = error_at + self.counts[index + 1]
+            yield LoadResult(resources=self.resources[resource_at:resource_end],
+                             errors=self.errors[error_at:error_end], files=1)
+            resource_at, error_at = resource_end, error_end
+
+
 def load_files(paths: list[str], default_namespace: str,
-               slim_bodies: bool = False) -> list[LoadResult]:
-    """One result per file, in order (the unit of work of a parallel parse)."""
-    results = [load_file(path, default_namespace, slim_bodies) for path in paths]
+               slim_bodies: bool = False) -> ChunkResult:
+    """The files of a chunk, in order (the unit of work of a parallel parse)."""
+    chunk = ChunkResult(resources=[], errors=[], counts=array("I"))
+    for path in paths:
+        one = load_file(path, default_namespace, slim_bodies)
+        chunk.resources.extend(one.resources)
+        chunk.errors.extend(one.errors)
+        chunk.counts.extend((len(one.resources), len(one.errors)))
     forget_shared()  # this chunk is sent as one pickle, which keeps its sharing
-    return results
+    return chunk
 
 
 def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int], None],
@@ -437,7 +475,11 @@ def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int
         try:
             work = partial(load_files, default_namespace=default_namespace,
                            slim_bodies=slim_bodies)
-            yield from parallel.ordered_map(work, chunks, workers, advance)
+            bodies: dict[bytes, dict[str, Any]] = {}
+            for chunk in parallel.ordered_map(work, chunks, workers, advance):
+                if slim_bodies:
+                    share_across_chunks(chunk.resources, bodies)
+                yield from chunk.per_file()
             return
         except parallel.PoolUnavailable:
             pass

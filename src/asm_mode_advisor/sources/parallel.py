@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import TypeVar
 
 #: Below this many bytes of input, starting workers costs more than it saves.
@@ -63,21 +65,33 @@ def chunk_bounds(sizes: list[int], parts: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def ordered_map(function: Callable[[list[str]], list[T]], chunks: list[list[str]],
+def _pickled(function: Callable[[list[str]], T], chunk: list[str]) -> bytes:
+    """Run ``function`` on ``chunk`` in a worker and pickle its result there."""
+    return pickle.dumps(function(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def ordered_map(function: Callable[[list[str]], T], chunks: list[list[str]],
                 workers: int, on_chunk: Callable[[int], None] | None = None) -> Iterator[T]:
-    """``function`` over each chunk in a forked pool, yielding the results in chunk order.
+    """``function`` over each chunk in a forked pool, yielding its results in chunk order.
 
     Raises :class:`PoolUnavailable` before yielding anything when the pool cannot run.
+    Results wait as the workers' pickles, a fraction of their size as objects, and each is
+    unpickled here, in the caller's thread, only when its turn comes. So one chunk's
+    objects at a time are built, next to each other, and not in the pool's receiving
+    thread, whose own malloc arena would keep its peak.
     """
-    results: list[list[T]] = []
+    results: list[bytes] = []
     try:
         with ProcessPoolExecutor(max_workers=workers,
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            for chunk, result in zip(chunks, pool.map(function, chunks), strict=True):
+            work = partial(_pickled, function)
+            for chunk, result in zip(chunks, pool.map(work, chunks), strict=True):
                 results.append(result)
                 if on_chunk is not None:
                     on_chunk(len(chunk))
     except (BrokenProcessPool, OSError) as exc:
         raise PoolUnavailable(str(exc)) from exc
-    for result in results:
-        yield from result
+    results.reverse()
+    while results:
+        loaded: T = pickle.loads(results.pop())
+        yield loaded
