@@ -65,7 +65,7 @@ def test_every_namespace_gets_a_verdict_sorted_by_name() -> None:
 def test_waypoint_plan_lists_the_services_that_need_l7() -> None:
     result = verdicts([finding(NEEDS, services=("web",)), finding("AMA111", services=("cart",)),
                        finding(FAVOURS, services=("ledger",))])["shop"]
-    assert [TypeAdapter(Waypoint).dump_python(w, by_alias=True)
+    assert [TypeAdapter(Waypoint).dump_python(w, by_alias=True, mode="json")
             for w in result.waypoints] == [{
         "name": "waypoint", "for": "service", "services": ["cart", "web"], "workloads": [],
         "exists": False}]
@@ -76,17 +76,17 @@ def test_waypoint_plan_fields() -> None:
                          finding("AMA111", services=("cart",))])["shop"].waypoints
     assert len(waypoint) == 1
     assert (waypoint[0].name, waypoint[0].for_, waypoint[0].services, waypoint[0].exists) == (
-        "waypoint", "service", ["cart", "web"], False)
+        "waypoint", "service", ("cart", "web"), False)
 
 
 def test_finding_without_scope_needs_the_waypoint_for_every_service() -> None:
     waypoint = verdicts([finding(NEEDS)])["shop"].waypoints[0]
-    assert waypoint.services == ["cart", "web"]
+    assert waypoint.services == ("cart", "web")
 
 
 def test_workload_only_and_mixed_traffic_types() -> None:
     only = verdicts([finding(NEEDS, workloads=("job",))])["shop"].waypoints[0]
-    assert (only.for_, only.workloads, only.services) == ("workload", ["job"], [])
+    assert (only.for_, only.workloads, only.services) == ("workload", ("job",), ())
     mixed = verdicts([finding(NEEDS, workloads=("job",)),
                       finding(NEEDS, services=("web",))])["shop"].waypoints[0]
     assert mixed.for_ == "all"
@@ -102,8 +102,8 @@ def test_existing_waypoint_is_reused() -> None:
 
 def test_no_waypoint_unless_recommended() -> None:
     result = verdicts([finding(NEEDS, services=("web",)), finding(BLOCKS)])
-    assert result["shop"].recommendation == "sidecar" and result["shop"].waypoints == []
-    assert result["bank"].waypoints == []
+    assert result["shop"].recommendation == "sidecar" and result["shop"].waypoints == ()
+    assert result["bank"].waypoints == ()
 
 
 def test_mesh_wide_findings_apply_to_every_namespace() -> None:
@@ -114,8 +114,8 @@ def test_mesh_wide_findings_apply_to_every_namespace() -> None:
 
 def test_mesh_wide_waypoint_need_plans_a_waypoint_everywhere() -> None:
     result = verdicts([finding("AMA120", namespace=None)])
-    assert result["bank"].waypoints[0].services == ["ledger"]
-    assert result["shop"].waypoints[0].services == ["cart", "web"]
+    assert result["bank"].waypoints[0].services == ("ledger",)
+    assert result["shop"].waypoints[0].services == ("cart", "web")
 
 
 def test_l4_only_namespace_gets_its_reason_and_benefits() -> None:

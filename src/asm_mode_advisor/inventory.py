@@ -93,6 +93,11 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return True
 
 
+#: A namespace's Service names, and for each the workloads it selects (two flat tuples:
+#: kept for every namespace that has policies, so no pair per Service).
+ServiceTargets = tuple[tuple[str, ...], tuple[tuple[Workload, ...], ...]]
+
+
 @dataclass
 class Inventory:
     """Every resource, plus the indexes the rules need."""
@@ -109,7 +114,7 @@ class Inventory:
         default_factory=dict, repr=False)
     _by_kind: dict[str, list[Resource]] = field(default_factory=lambda: defaultdict(list),
                                                 repr=False)
-    _service_targets: dict[str, list[tuple[str, tuple[Workload, ...]]]] = field(
+    _service_targets: dict[str, ServiceTargets] = field(
         default_factory=dict, repr=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -247,19 +252,21 @@ class Inventory:
     def services_of_workloads(self, namespace: str, workloads: list[Workload]) -> list[str]:
         """Names of the Services in ``namespace`` that select any of ``workloads``."""
         wanted = {id(w.resource) for w in workloads}
-        return sorted(name for name, selected in self._selected_by_services(namespace)
+        names, selections = self._selected_by_services(namespace)
+        return sorted(name for name, selected in zip(names, selections, strict=True)
                       if any(id(w.resource) in wanted for w in selected))
 
-    def _selected_by_services(self, namespace: str) -> list[tuple[str, tuple[Workload, ...]]]:
-        """Each Service of a namespace with the workloads it selects (built once)."""
+    def _selected_by_services(self, namespace: str) -> ServiceTargets:
+        """The Services of a namespace, and the workloads each selects (built once)."""
         found = self._service_targets.get(namespace)
         if found is None:
-            found = []
+            names, selections = [], []
             for service in self.services(namespace):
                 selector = Service(service).selector
-                selected = self.select_workloads(namespace, selector) if selector else []
-                found.append((service.name, tuple(selected)))
-            self._service_targets[namespace] = found
+                names.append(service.name)
+                selections.append(tuple(self.select_workloads(namespace, selector))
+                                  if selector else ())
+            found = self._service_targets[namespace] = (tuple(names), tuple(selections))
         return found
 
     def workloads_of_service(self, service: Resource) -> list[Workload]:

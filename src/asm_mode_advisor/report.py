@@ -55,7 +55,6 @@ def _kept(container: type, *items: type) -> WrapValidator:
 
 #: Field types whose values are kept as given when already exact (see :func:`_kept`).
 Strings = Annotated[tuple[str, ...], _kept(tuple, str)]
-StringList = Annotated[list[str], _kept(list, str)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -133,8 +132,8 @@ class Waypoint:
     exists: bool = False
     for_: Literal["service", "workload", "all"] = Field(alias="for")
     name: str
-    services: StringList = Field(default_factory=list)
-    workloads: StringList = Field(default_factory=list)
+    services: Strings = ()
+    workloads: Strings = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -159,8 +158,7 @@ class NamespaceVerdict:
     recommendation_changed: bool | None = None
     summary: str
     suppressed: list[SuppressedReason] | None = None
-    waypoints: Annotated[list[Waypoint], _kept(list, Waypoint)] = Field(
-        default_factory=list)
+    waypoints: Annotated[tuple[Waypoint, ...], _kept(tuple, Waypoint)] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)

@@ -57,11 +57,11 @@ def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
 
 
 def plan_waypoints(namespace: str, inventory: Inventory,
-                   findings: list[Finding]) -> list[Waypoint]:
+                   findings: list[Finding]) -> tuple[Waypoint, ...]:
     """One namespace waypoint serving every service (and workload) that needs L7."""
     l7 = [f for f in findings if f.effect is Effect.NEEDS_WAYPOINT]
     if not l7:
-        return []
+        return ()
     services = {s for f in l7 for s in f.services}
     workloads = {w for f in l7 if not f.services for w in f.workloads}
     if any(not f.services and not f.workloads for f in l7):
@@ -70,8 +70,9 @@ def plan_waypoints(namespace: str, inventory: Inventory,
     name = existing[0].name if existing else DEFAULT_WAYPOINT_NAME
     traffic: Literal["service", "workload", "all"] = (
         "all" if workloads and services else ("workload" if workloads else "service"))
-    return [Waypoint(name=name, services=sorted(services), workloads=sorted(workloads),
-                     exists=bool(existing), **{"for": traffic})]
+    return (Waypoint(name=name, services=tuple(sorted(services)),
+                     workloads=tuple(sorted(workloads)), exists=bool(existing),
+                     **{"for": traffic}),)
 
 
 @cache
@@ -145,6 +146,6 @@ def decide(inventory: Inventory, findings: list[Finding],
             recommendation=mode.value, summary=_summary(mode, own),
             reasons=[shared.get(id(f)) or to_reason(f, refs, lines) for f in own],
             waypoints=plan_waypoints(namespace, inventory, own) if (
-                mode is Mode.AMBIENT_WAYPOINT) else [],
+                mode is Mode.AMBIENT_WAYPOINT) else (),
             benefits=benefits(mode), objects=inventory.counts.get(namespace, 0)))
     return verdicts

@@ -95,7 +95,7 @@ def test_ingress_only_virtual_service_needs_no_waypoint() -> None:
     assert len(info) == 1 and info[0].path == ("spec", "gateways")
     result = verdict(text)
     assert result.recommendation == "ambient"
-    assert result.waypoints == []
+    assert result.waypoints == ()
 
 
 def test_redundant_virtual_service_is_a_chore_not_a_waypoint() -> None:

@@ -7,10 +7,12 @@ Paths are relative to the repository root, as in SARIF.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 
 from asm_mode_advisor.gate import counted
 from asm_mode_advisor.model import Severity
+from asm_mode_advisor.render.order import sort_by
 from asm_mode_advisor.render.sarif import artifact_path, location_line, repo_root
 from asm_mode_advisor.report import Reason, Report
 
@@ -44,15 +46,23 @@ def annotation(reason: Reason, root_path: str | None = None,
     return f"::{LEVELS[reason.severity]} {','.join(properties)}::{escape_data(message)}"
 
 
-def _key(reason: Reason) -> tuple[int, str, str]:
-    return (-Severity(reason.severity).rank, reason.rule_id, reason.fingerprint)
+#: Most severe first (error, warning, note), then by rule and fingerprint.
+_SEVERITY_ORDER = {severity.value: -severity.rank for severity in Severity}
+
+
+def ordered(report: Report) -> list[Reason]:
+    """The counted findings, most severe first, then by rule and fingerprint."""
+    reasons = list(counted(report))
+    sort_by(reasons, lambda r: _SEVERITY_ORDER[r.severity], attrgetter("rule_id"),
+            attrgetter("fingerprint"))
+    return reasons
 
 
 def chunks(report: Report, color: bool = False) -> Iterator[str]:
     """Every counted finding as an annotation line, most severe first."""
     root = str(repo_root())
     paths: dict[str, str] = {}
-    for reason in sorted(counted(report), key=_key):
+    for reason in ordered(report):
         yield annotation(reason, root, paths) + "\n"
 
 

@@ -6,6 +6,7 @@ collapsible ``<details>`` block so the comment stays short.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from asm_mode_advisor.gate import counted
@@ -64,17 +65,20 @@ def _table(report: Report) -> Iterator[str]:
                f"**{verdict.recommendation}**{changed} | {cell(verdict.summary)} |")
 
 
-def _findings(reasons: list[Reason]) -> list[str]:
-    lines: list[str] = []
+def _order(reason: Reason) -> tuple[str, str, str]:
+    return reason.rule_id, where(reason), reason.fingerprint
+
+
+def _findings(reasons: list[Reason], counts: dict[str, int]) -> Iterator[str]:
+    """The first errors and warnings by rule, place and fingerprint (only those are sorted)."""
     for severity in ("error", "warning"):
-        chosen = [r for r in reasons if r.severity == severity]
-        if not chosen:
+        if not counts[severity]:
             continue
-        lines += ["", f"### {HEADINGS[severity]} ({len(chosen)})", ""]
-        lines += [item(r) for r in chosen[:MAX_LISTED]]
-        if len(chosen) > MAX_LISTED:
-            lines.append(f"- … {len(chosen) - MAX_LISTED} more; see the SARIF or JSON report")
-    return lines
+        yield from ("", f"### {HEADINGS[severity]} ({counts[severity]})", "")
+        chosen = (r for r in reasons if r.severity == severity)
+        yield from (item(r) for r in heapq.nsmallest(MAX_LISTED, chosen, key=_order))
+        if counts[severity] > MAX_LISTED:
+            yield f"- … {counts[severity] - MAX_LISTED} more; see the SARIF or JSON report"
 
 
 def _details(verdict: NamespaceVerdict) -> list[str]:
@@ -108,12 +112,12 @@ def _footer(report: Report) -> list[str]:
 
 def lines(report: Report) -> Iterator[str]:
     """The PR comment line by line, a namespace's details at a time."""
-    reasons = sorted(counted(report), key=lambda r: (-Severity(r.severity).rank, r.rule_id,
-                                                     where(r), r.fingerprint))
-    yield _headline(report, _counts(reasons))
+    reasons = list(counted(report))
+    counts = _counts(reasons)
+    yield _headline(report, counts)
     yield ""
     yield from _table(report)
-    yield from _findings(reasons)
+    yield from _findings(reasons, counts)
     if report.namespaces:
         yield from ("", "### Details")
     for verdict in report.namespaces:

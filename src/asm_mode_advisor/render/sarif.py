@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from operator import itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +18,7 @@ from asm_mode_advisor import __version__
 from asm_mode_advisor.gate import counted
 from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.matrix import ROWS_BY_ID
+from asm_mode_advisor.render.order import sort_by
 from asm_mode_advisor.report import Reason, Report
 from asm_mode_advisor.rules import ALL_RULES, Rule
 
@@ -106,29 +107,25 @@ def result(reason: Reason, index: dict[str, int], uri: str) -> dict[str, Any]:
     }
 
 
-#: Results are ordered by file, line, rule and fingerprint.
-ResultKey = tuple[str, int, str, str]
+def located(report: Report, root: Path) -> tuple[list[Reason], dict[str, str]]:
+    """The counted findings that point at a file, in result order, and each file's URI.
 
-
-def located(report: Report, root: Path) -> list[tuple[ResultKey, Reason]]:
-    """The counted findings that point at a file, each with its result's key, in order.
-
-    Only these small keys are sorted, so each result can be built (and dropped) while
-    the log is written, instead of every result being built first to be sorted.
+    Results are ordered by file, line, rule and fingerprint. Only the findings are sorted,
+    so each result can be built (and dropped) while the log is written, instead of every
+    result being built first to be sorted.
     """
     uris: dict[str, str] = {}
-    found: list[tuple[ResultKey, Reason]] = []
+    found: list[Reason] = []
     for reason in counted(report):
         first = reason.objects[0] if reason.objects else None
         if first is None or not first.file or first.file.startswith("<"):
             continue  # from stdin or the cluster: no file to point at
-        uri = uris.get(first.file)
-        if uri is None:
-            uri = uris[first.file] = artifact_uri(first.file, root)
-        found.append(((uri, location_line(reason), reason.rule_id, reason.fingerprint),
-                      reason))
-    found.sort(key=itemgetter(0))
-    return found
+        if first.file not in uris:
+            uris[first.file] = artifact_uri(first.file, root)
+        found.append(reason)
+    sort_by(found, lambda r: uris[r.objects[0].file or ""], location_line,
+            attrgetter("rule_id"), attrgetter("fingerprint"))
+    return found, uris
 
 
 def _log(results: list[dict[str, Any]] | Lazy) -> dict[str, Any]:
@@ -149,8 +146,9 @@ def _log(results: list[dict[str, Any]] | Lazy) -> dict[str, Any]:
 
 def _results(report: Report, root: Path | None) -> Iterator[dict[str, Any]]:
     index = {rule.id: position for position, rule in enumerate(ALL_RULES)}
-    for key, reason in located(report, root or repo_root()):
-        yield result(reason, index, key[0])
+    reasons, uris = located(report, root or repo_root())
+    for reason in reasons:
+        yield result(reason, index, uris[reason.objects[0].file or ""])
 
 
 def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
