@@ -26,6 +26,7 @@ from asm_mode_advisor.sources.cluster import (
     read_cluster,
 )
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.sources.kubeconfig import load_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -259,6 +260,16 @@ def test_token_file_and_ca_path_use_the_stdlib_transport(loaded: TestCluster,
     snapshot = read_cluster(Reader(transport), page_size=3)
     namespaces = {r.name for r in snapshot.resources if r.kind == "Namespace"}
     assert {"reviews", "orders", "stock"} <= namespaces
+
+
+@pytest.mark.parametrize("embed_ca", [True, False])
+def test_the_cluster_ca_is_the_only_trusted_root(loaded: TestCluster, tmp_path: Path,
+                                                 embed_ca: bool) -> None:
+    config = loaded.write_kubeconfig(tmp_path / "ca", embed_ca=embed_ca)
+    context = load_endpoint(str(config), None).ssl_context
+    assert context is not None and context.check_hostname
+    assert [cert["subject"] for cert in context.get_ca_certs()] == [
+        cert["subject"] for cert in loaded.ssl_context().get_ca_certs()]
 
 
 def test_token_scan_never_imports_the_kubernetes_client(reader_config: Path) -> None:

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
@@ -38,6 +38,8 @@ from asm_mode_advisor.sources.kubeconfig import (
     in_cluster_endpoint,
     load_endpoint,
 )
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 500
 MAX_ATTEMPTS = 5
@@ -434,10 +436,24 @@ class _Forbidden(Exception):
 def list_items(reader: Reader, kind: ServedKind, page_size: int,
                accept: str = JSON) -> Iterator[dict[str, Any]]:
     """Every item of one kind, cluster-wide, page by page; restarts on 410 (stale continue)."""
+    return list_converted(reader, kind, page_size, accept, _raw)
+
+
+def _raw(item: dict[str, Any]) -> dict[str, Any]:
+    return item
+
+
+def list_converted(reader: Reader, kind: ServedKind, page_size: int, accept: str,
+                   convert: Callable[[dict[str, Any]], T]) -> Iterator[T]:
+    """:func:`list_items`, each item passed through ``convert`` as its page is read.
+
+    Converting a page at a time (to a slimmed Resource, say) keeps one page of raw JSON
+    alive per list, not the whole kind's.
+    """
     restarts = 0
     while True:
         try:
-            yield from _pages(reader, kind, page_size, accept)
+            yield from _pages(reader, kind, page_size, accept, convert)
             return
         except _ExpiredContinue:
             restarts += 1
@@ -450,10 +466,10 @@ class _ExpiredContinue(Exception):
     """HTTP 410 on a continued list."""
 
 
-def _pages(reader: Reader, kind: ServedKind, page_size: int,
-           accept: str) -> Iterator[dict[str, Any]]:
+def _pages(reader: Reader, kind: ServedKind, page_size: int, accept: str,
+           convert: Callable[[dict[str, Any]], T]) -> Iterator[T]:
     token = ""
-    collected: list[dict[str, Any]] = []
+    collected: list[T] = []
     while True:
         query: dict[str, str | int] = {"limit": page_size}
         if token:
@@ -469,7 +485,8 @@ def _pages(reader: Reader, kind: ServedKind, page_size: int,
         if response.status != 200:
             raise ClusterError(f"list {kind.label}: {_status_message(response)}")
         page = _decode(response, f"list {kind.label}")
-        collected.extend(item for item in page.get("items") or [] if isinstance(item, dict))
+        collected.extend(convert(item) for item in page.get("items") or []
+                         if isinstance(item, dict))
         token = as_str(as_dict(page.get("metadata")).get("continue"))
         if not token:
             break
@@ -518,16 +535,22 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
         snapshot.server_version = as_str(_decode(version, "/version").get("gitVersion")) or None
     served, snapshot.not_served = discover(reader)
 
-    def read(kind: ServedKind) -> list[dict[str, Any]] | None:
+    def read(kind: ServedKind) -> list[Resource] | None:
+        """A kind's objects as Resources, each page converted (and slimmed) as it comes."""
         if progress is not None:
             progress(kind.label)
         metadata_first = kind.info.kind in METADATA_KINDS | METADATA_FIRST_KINDS
+
+        def convert(item: dict[str, Any]) -> Resource:
+            return to_resource(item, kind, slim_bodies)
+
         try:
-            items = list(list_items(reader, kind, page_size,
-                                    METADATA_ONLY if metadata_first else JSON))
-            if kind.info.kind in METADATA_FIRST_KINDS and not all(map(_has_controller, items)):
-                items = list(list_items(reader, kind, page_size, JSON))
-            return items
+            listed = list(list_converted(reader, kind, page_size,
+                                         METADATA_ONLY if metadata_first else JSON, convert))
+            if kind.info.kind in METADATA_FIRST_KINDS and not all(
+                    _has_controller(resource.body) for resource in listed):
+                listed = list(list_converted(reader, kind, page_size, JSON, convert))
+            return listed
         except _Forbidden:
             return None
 
@@ -544,7 +567,7 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
         if kind.info.kind == "Node":
             snapshot.node_count = len(items)
             continue
-        snapshot.resources.extend(to_resource(item, kind, slim_bodies) for item in items)
+        snapshot.resources.extend(items)
     snapshot.forbidden.sort()
     snapshot.requests = reader.requests
     return snapshot

@@ -126,18 +126,22 @@ def _decoded(value: str, what: str) -> bytes:
 
 def _tls_context(cluster: dict[str, Any], cluster_file: Path, user: dict[str, Any],
                  user_file: Path) -> ssl.SSLContext:
-    context = ssl.create_default_context()
+    # As kubectl does, a cluster's own CA is the only root it trusts; the system's roots
+    # (slow to load, too) only serve a cluster that names no CA.
     try:
         if cluster.get("insecure-skip-tls-verify") is True:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         elif as_str(cluster.get("certificate-authority-data")):
             data = _decoded(as_str(cluster.get("certificate-authority-data")),
                             "certificate-authority-data")
-            context.load_verify_locations(cadata=data.decode("ascii", "replace"))
+            context = ssl.create_default_context(cadata=data.decode("ascii", "replace"))
         elif as_str(cluster.get("certificate-authority")):
-            context.load_verify_locations(
+            context = ssl.create_default_context(
                 cafile=_relative(as_str(cluster.get("certificate-authority")), cluster_file))
+        else:
+            context = ssl.create_default_context()
         _load_client_certificate(context, user, user_file)
     except (OSError, ssl.SSLError) as exc:
         raise KubeconfigError(f"invalid kubeconfig: cannot load TLS files: {exc}") from None
