@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
-SIZES = {"1k": 1_000, "10k": 10_000, "50k": 50_000}
 APPS_PER_NAMESPACE = 4
 IMAGES = ("nginx:1.27", "ghcr.io/acme/api:2.3.1", "redis:7.2", "envoyproxy/echo:1.0",
           "registry.example.com/shop/cart:v5")
@@ -310,13 +309,14 @@ def corpus_dir(total: int, base: Path = OUT) -> Path:
 
 
 def size(text: str) -> int:
-    """``1k`` / ``10k`` / ``50k`` or a plain number of documents."""
-    return SIZES.get(text.lower()) or int(text)
+    """``10k`` (thousands of documents) or a plain number of documents."""
+    lowered = text.lower()
+    return int(lowered[:-1]) * 1_000 if lowered.endswith("k") else int(lowered)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("size", type=size, help="documents: 1k, 10k, 50k or a number")
+    parser.add_argument("size", type=size, help="documents: 1k, 10k, 50k or any number")
     parser.add_argument("--out", type=Path, default=None, help="folder (default benchmarks/out)")
     args = parser.parse_args()
     out = args.out if args.out is not None else OUT / f"corpus-{args.size}"

@@ -38,6 +38,7 @@ def test_runner_smoke_prints_every_row(tmp_path: Path) -> None:
                      "peak RSS growth per input byte",
                      "peak RSS growth per input byte, -o table",
                      "peak RSS growth per input byte, -o sarif",
+                     "peak RSS constant (above start-up)",
                      "import asm_mode_advisor.cli",
                      "asm-advisor --version", "kubernetes imported by analyze",
                      "render table per namespace", "render json per namespace"):
