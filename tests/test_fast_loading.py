@@ -10,6 +10,8 @@ import pytest
 import yaml
 
 from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.model import Resource
+from asm_mode_advisor.slim import share_across_chunks
 from asm_mode_advisor.sources import parallel, progress
 from asm_mode_advisor.sources.construct import Unusual, build
 from asm_mode_advisor.sources.files import USING_LIBYAML, _Loader, load_paths, parse_yaml
@@ -166,3 +168,35 @@ def test_capability_findings_are_read_back_not_recomputed() -> None:
     assert calls == [1]
     inventory.remember("other", [1, 2])
     assert inventory.remembered("other", list) == [1, 2]
+
+
+def test_a_document_too_deep_to_send_back_is_parsed_here(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_corpus(tmp_path)
+    lines = ["apiVersion: networking.istio.io/v1alpha3", "kind: EnvoyFilter",
+             "metadata: {name: deep, namespace: ns-01}", "spec:", "  configPatches:",
+             "  - patch:", "      value:"]
+    lines += [" " * (8 + level) + "k:" for level in range(2000)] + [" " * 2008 + "v"]
+    (tmp_path / "ns-01" / "deep.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(parallel, "worth_it", lambda sizes, workers: False)
+    sequential = load_paths([str(tmp_path)], slim_bodies=True)
+    monkeypatch.setattr(parallel, "worth_it", lambda sizes, workers: True)
+    monkeypatch.setattr(parallel, "worker_count", lambda: 2)
+    pooled = load_paths([str(tmp_path)], slim_bodies=True)
+    assert any(r.name == "deep" for r in pooled.resources)
+    assert pooled.errors == sequential.errors
+    assert [(r.ref, r.source) for r in pooled.resources] == [
+        (r.ref, r.source) for r in sequential.resources]
+
+
+def test_bodies_too_deep_to_write_out_are_left_unshared() -> None:
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(5000):
+        node["k"] = node = {}
+    body = {"spec": deep}
+    resource = Resource(kind="EnvoyFilter", api_version="networking.istio.io/v1alpha3",
+                        name="deep", namespace="ns", labels={}, annotations={}, body=body)
+    table: dict[bytes, dict[str, object]] = {}
+    share_across_chunks([resource], table)
+    assert resource.body is body and table == {}

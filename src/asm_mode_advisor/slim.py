@@ -99,8 +99,12 @@ def share_across_chunks(resources: list[Resource], table: dict[bytes, dict[str, 
         body = resource.body
         shared = digests.get(id(body))
         if shared is None:
-            digest = hashlib.blake2b(repr(body).encode(), digest_size=16).digest()
-            shared = digests[id(body)] = table.setdefault(digest, body)
+            try:
+                text = repr(body)
+            except RecursionError:  # nested too deeply to write out: kept unshared
+                text = ""
+            shared = digests[id(body)] = table.setdefault(
+                hashlib.blake2b(text.encode(), digest_size=16).digest(), body) if text else body
         if shared is not body:
             # The resource is fresh from the worker's pickle and nothing else holds it yet.
             object.__setattr__(resource, "body", shared)

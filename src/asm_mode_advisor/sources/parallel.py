@@ -67,7 +67,13 @@ def chunk_bounds(sizes: list[int], parts: int) -> list[tuple[int, int]]:
 
 def _pickled(function: Callable[[list[str]], T], chunk: list[str]) -> bytes:
     """Run ``function`` on ``chunk`` in a worker and pickle its result there."""
-    return pickle.dumps(function(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+    result = function(chunk)
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except RecursionError:
+        # Nesting too deep to pickle (a pathological document): the caller falls back to
+        # parsing everything itself, which handles it.
+        raise PoolUnavailable("a parsed document is nested too deeply to send back") from None
 
 
 def ordered_map(function: Callable[[list[str]], T], chunks: list[list[str]],
