@@ -222,6 +222,7 @@ def render_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
     gc.freeze()  # as the CLI does before rendering
     rows = []
     for output, renderer in RENDERERS.items():
+        renderer(reports[0], False)  # warm-up: some renderers import their libraries on use
         per_namespace = []
         for report in reports:
             started = time.perf_counter()

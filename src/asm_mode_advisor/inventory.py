@@ -66,6 +66,9 @@ def pod_template(resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def make_workload(resource: Resource) -> Workload:
     """Wrap a workload resource with its pod template."""
+    if resource.kind == "Pod":  # its own template; a Resource's maps are strings already
+        return Workload(resource=resource, pod_labels=resource.labels,
+                        pod_annotations=resource.annotations, pod_spec=resource.spec)
     metadata, spec = pod_template(resource)
     return Workload(resource=resource, pod_labels=str_map(metadata.get("labels")),
                     pod_annotations=str_map(metadata.get("annotations")), pod_spec=spec)

@@ -1,6 +1,7 @@
 """``asm-advisor plan``: write a sidecar-to-ambient migration plan (YAML files + PLAN.md).
 
-With ``--from-cluster`` the cluster source is imported only when the command runs.
+The planner, and with ``--from-cluster`` the cluster source, are imported only when the
+command runs, so other commands do not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -15,14 +16,10 @@ from asm_mode_advisor.analysis import Analysis, Settings, analyze
 from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.options import DefaultNamespaceOption
-from asm_mode_advisor.plan import PlanSettings, build_plan
-from asm_mode_advisor.plan.estimates import parse_cpu, parse_memory
-from asm_mode_advisor.plan.markdown import render_markdown
-from asm_mode_advisor.plan.model import Plan
-from asm_mode_advisor.plan.write import PlanWriteError, write_plan
 from asm_mode_advisor.sources.files import load_paths
 
 if TYPE_CHECKING:
+    from asm_mode_advisor.plan.model import Plan
     from asm_mode_advisor.sources.cluster import ClusterOptions
 
 EXIT_OK = 0
@@ -37,6 +34,8 @@ class PlanFormat(StrEnum):
 
 def render_plan(plan: Plan, output: PlanFormat) -> str:
     """The plan as PLAN.md text or JSON."""
+    from asm_mode_advisor.plan.markdown import render_markdown
+
     return plan.to_json() if output is PlanFormat.JSON else render_markdown(plan)
 
 
@@ -59,6 +58,8 @@ def from_cluster(options: ClusterOptions, namespaces: list[str],
 
 
 def _check_quantities(cpu: str, memory: str) -> None:
+    from asm_mode_advisor.plan.estimates import parse_cpu, parse_memory
+
     if parse_cpu(cpu) is None:
         err(f"error: --sidecar-cpu {cpu!r} is not a CPU quantity like 100m or 0.5")
         raise typer.Exit(EXIT_INPUT)
@@ -130,6 +131,9 @@ def plan_command(
         analysis = analyze(loaded.resources, loaded.errors, Settings(
             mesh_version=mesh_version or DEFAULT_MESH_VERSION,
             default_namespace=default_namespace), files=loaded.files)
+    from asm_mode_advisor.plan import PlanSettings, build_plan
+    from asm_mode_advisor.plan.write import PlanWriteError, write_plan
+
     settings = PlanSettings(namespaces=tuple(namespaces),
                             waypoint_per_service=waypoint_per_service,
                             sidecar_cpu=sidecar_cpu, sidecar_memory=sidecar_memory, nodes=nodes)

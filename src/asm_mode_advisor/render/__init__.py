@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 
-from asm_mode_advisor.render import github, json_yaml, markdown, sarif, table
+from asm_mode_advisor.render import github, json_yaml, markdown, sarif
 from asm_mode_advisor.report import Report
 
 
@@ -22,8 +22,15 @@ class OutputFormat(StrEnum):
 
 Renderer = Callable[[Report, bool], str]
 
+
+def _table(report: Report, color: bool) -> str:
+    # Imported on use: rich is only needed for the table, and scan -o json never draws one.
+    from asm_mode_advisor.render import table
+
+    return table.render(report, color)
+
 RENDERERS: dict[OutputFormat, Renderer] = {
-    OutputFormat.TABLE: table.render,
+    OutputFormat.TABLE: _table,
     OutputFormat.JSON: json_yaml.render_json,
     OutputFormat.YAML: json_yaml.render_yaml,
     OutputFormat.SARIF: sarif.render,
@@ -46,6 +53,8 @@ def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> 
     if output is OutputFormat.YAML:
         return json_yaml.yaml_chunks(report)
     if output is OutputFormat.TABLE:
+        from asm_mode_advisor.render import table
+
         return table.chunks(report, color)
     if output is OutputFormat.MARKDOWN:
         return markdown.chunks(report)
