@@ -211,7 +211,7 @@ def startup_rows(repeat: int) -> list[Row]:
 def render_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
     """Time per namespace of each output format at two sizes (1.0 = perfectly linear)."""
     from asm_mode_advisor.analysis import Settings, analyze
-    from asm_mode_advisor.render import RENDERERS
+    from asm_mode_advisor.render import OutputFormat, render
     from asm_mode_advisor.sources.files import load_paths
 
     reports = []
@@ -221,12 +221,12 @@ def render_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
                                files=loaded.files).report)
     gc.freeze()  # as the CLI does before rendering
     rows = []
-    for output, renderer in RENDERERS.items():
-        renderer(reports[0], False)  # warm-up: some renderers import their libraries on use
+    for output in OutputFormat:
+        render(reports[0], output)  # warm-up: some formats import their libraries on use
         per_namespace = []
         for report in reports:
             started = time.perf_counter()
-            renderer(report, False)
+            render(report, output)
             per_namespace.append((time.perf_counter() - started) / len(report.namespaces))
         rows.append(Row(f"render {output.value} per namespace", f"{small[0]}→{large[0]}",
                         f"{per_namespace[1] * 1e6:.0f} µs", f"{per_namespace[0] * 1e6:.0f} µs",

@@ -23,7 +23,7 @@ from asm_mode_advisor.config import (
 )
 from asm_mode_advisor.gate import exit_code, summary_line, with_baseline
 from asm_mode_advisor.matrix import parse_version
-from asm_mode_advisor.render import OutputFormat, render, render_chunks
+from asm_mode_advisor.render import OutputFormat, render_chunks
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.suppress import BaselineError
 
@@ -63,9 +63,7 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None) -> None
         except OSError as exc:
             err(f"error: cannot write {output_file}: {exc.strerror or exc}")
             raise typer.Exit(EXIT_INPUT) from None
-        if output is not OutputFormat.TABLE:
-            typer.echo(render(report, OutputFormat.TABLE, use_color()), nl=False)
-            return
+        output = OutputFormat.TABLE  # the file has the chosen format; the terminal, the table
     color = use_color() and output is OutputFormat.TABLE
     for piece in batched(render_chunks(report, output, color)):
         typer.echo(piece, nl=False)

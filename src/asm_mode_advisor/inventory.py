@@ -66,9 +66,6 @@ def pod_template(resource: Resource) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def make_workload(resource: Resource) -> Workload:
     """Wrap a workload resource with its pod template."""
-    if resource.kind == "Pod":  # its own template; a Resource's maps are strings already
-        return Workload(resource=resource, pod_labels=resource.labels,
-                        pod_annotations=resource.annotations, pod_spec=resource.spec)
     metadata, spec = pod_template(resource)
     return Workload(resource=resource, pod_labels=str_map(metadata.get("labels")),
                     pod_annotations=str_map(metadata.get("annotations")), pod_spec=spec)
@@ -134,7 +131,7 @@ class Inventory:
             inventory._spans[resource.namespace] = (start, position + 1)
             inventory._by_kind[resource.kind].append(resource)
             if resource.kind in WORKLOAD_KINDS and resource.namespace is not None:
-                if _controller(resource) in present:
+                if controller_of(resource) in present:
                     continue  # a ReplicaSet or Pod of a listed controller counts through it
                 inventory._workloads[resource.namespace].append(make_workload(resource))
         return inventory
@@ -357,7 +354,7 @@ class Inventory:
         return self.of_kind("Gateway", namespace, group=ISTIO_NETWORKING)
 
 
-def _controller(resource: Resource) -> tuple[str | None, str, str] | None:
+def controller_of(resource: Resource) -> tuple[str | None, str, str] | None:
     """``(namespace, kind, name)`` of the controller that owns a resource, if any."""
     for owner in dicts(as_dict(resource.body.get("metadata")).get("ownerReferences")):
         if owner.get("controller"):

@@ -90,13 +90,18 @@ def targets(findings: Iterable[Finding]) -> list[Target]:
     Only file findings with a path count. A flat list rather than nested maps: it is
     built for every run that has findings, and dropped as soon as the lines are found.
     """
-    wanted: dict[Target, None] = {}
-    for finding in findings:
-        first = finding.objects[0] if finding.objects else None
-        if finding.path and first is not None and first.file and first.line and (
-                not first.file.startswith("<")):
-            wanted[(first.file, first.line, tuple(finding.path))] = None
+    wanted = dict.fromkeys(target for finding in findings
+                           if (target := _target(finding)) is not None)
     return sorted(wanted, key=_file_and_line)
+
+
+def _target(finding: Finding) -> Target | None:
+    """Where ``finding``'s field is, when it has a path into a file's document."""
+    first = finding.objects[0] if finding.objects else None
+    if finding.path and first is not None and first.file and first.line and (
+            not first.file.startswith("<")):
+        return first.file, first.line, tuple(finding.path)
+    return None
 
 
 def _file_and_line(target: Target) -> tuple[str, int]:
@@ -127,7 +132,5 @@ def find_lines(wanted: list[Target]) -> FieldLines:
 
 def line_of(finding: Finding, lines: FieldLines) -> int | None:
     """The field line found for ``finding``, if any."""
-    first = finding.objects[0] if finding.objects else None
-    if not lines or first is None or first.file is None or first.line is None:
-        return None
-    return lines.get((first.file, first.line, tuple(finding.path)))
+    target = _target(finding) if lines else None
+    return None if target is None else lines.get(target)

@@ -20,42 +20,33 @@ class OutputFormat(StrEnum):
     GITHUB = "github"
 
 
-Renderer = Callable[[Report, bool], str]
+#: A format's text in pieces: the report, and whether to colour it (only the table does).
+Chunks = Callable[[Report, bool], Iterable[str]]
 
 
-def _table(report: Report, color: bool) -> str:
+def _table(report: Report, color: bool) -> Iterable[str]:
     # Imported on use: rich is only needed for the table, and scan -o json never draws one.
     from asm_mode_advisor.render import table
 
-    return table.render(report, color)
+    return table.chunks(report, color)
 
-RENDERERS: dict[OutputFormat, Renderer] = {
+
+#: Every format is written piece by piece, so none holds its whole text.
+CHUNKS: dict[OutputFormat, Chunks] = {
     OutputFormat.TABLE: _table,
-    OutputFormat.JSON: json_yaml.render_json,
-    OutputFormat.YAML: json_yaml.render_yaml,
-    OutputFormat.SARIF: sarif.render,
-    OutputFormat.MARKDOWN: markdown.render,
-    OutputFormat.GITHUB: github.render,
+    OutputFormat.JSON: lambda report, _: report.json_chunks(),
+    OutputFormat.YAML: lambda report, _: json_yaml.yaml_chunks(report),
+    OutputFormat.SARIF: lambda report, _: sarif.chunks(report),
+    OutputFormat.MARKDOWN: markdown.chunks,
+    OutputFormat.GITHUB: github.chunks,
 }
 
 
-def render(report: Report, output: OutputFormat, color: bool = False) -> str:
-    """Render a report in one format."""
-    return RENDERERS[output](report, color)
-
-
 def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> Iterable[str]:
-    """The same text as :func:`render`, in pieces, so no format holds its whole text."""
-    if output is OutputFormat.JSON:
-        return report.json_chunks()
-    if output is OutputFormat.SARIF:
-        return sarif.chunks(report)
-    if output is OutputFormat.YAML:
-        return json_yaml.yaml_chunks(report)
-    if output is OutputFormat.TABLE:
-        from asm_mode_advisor.render import table
+    """A report in one format, in pieces."""
+    return CHUNKS[output](report, color)
 
-        return table.chunks(report, color)
-    if output is OutputFormat.MARKDOWN:
-        return markdown.chunks(report)
-    return github.chunks(report)
+
+def render(report: Report, output: OutputFormat, color: bool = False) -> str:
+    """A report in one format, as one text."""
+    return "".join(render_chunks(report, output, color))

@@ -1,4 +1,4 @@
-"""JSON and YAML: the report contract, sorted and without timestamps."""
+"""YAML, the report contract as JSON has it (``Report.json_chunks``): sorted, no timestamps."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ import yaml
 from asm_mode_advisor.report import Report, verdict_data
 
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-def render_json(report: Report, color: bool = False) -> str:
-    """The report as deterministic JSON."""
-    return report.to_json()
 
 
 def _dump(data: object) -> str:
@@ -38,8 +33,3 @@ def yaml_chunks(report: Report) -> Iterator[str]:
             yield "namespaces:\n"
             for verdict in report.namespaces:
                 yield _dump([verdict_data(verdict)])
-
-
-def render_yaml(report: Report, color: bool = False) -> str:
-    """The report as deterministic YAML (same data as the JSON)."""
-    return "".join(yaml_chunks(report))

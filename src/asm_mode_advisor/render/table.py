@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
@@ -89,13 +89,13 @@ def _overview_widths(console: Console, report: Report) -> list[int] | None:
     return widths
 
 
-def _overview(console: Console, report: Report) -> Iterator[list[str]]:
-    """The overview table, slice by slice, as lines (edges between slices left out)."""
+def _overview(console: Console, report: Report) -> Iterator[str]:
+    """The overview table, slice by slice (edges between slices left out)."""
     verdicts = report.namespaces
     widths = _overview_widths(console, report) if len(verdicts) > OVERVIEW_SLICE else None
     if widths is None:
         console.print(_overview_table([_overview_cells(v) for v in verdicts], None))
-        yield _taken(console)
+        yield "".join(_taken(console))
         return
     for start in range(0, len(verdicts), OVERVIEW_SLICE):
         part = verdicts[start:start + OVERVIEW_SLICE]
@@ -104,7 +104,7 @@ def _overview(console: Console, report: Report) -> Iterator[list[str]]:
         lines = _taken(console)
         first = 0 if start == 0 else 1  # a later slice's top edge
         last = len(lines) if start + OVERVIEW_SLICE >= len(verdicts) else -1  # bottom edge
-        yield lines[first:last]
+        yield "".join(lines[first:last])
 
 
 def _taken(console: Console) -> list[str]:
@@ -212,11 +212,7 @@ def _hanging(rows: list[Row], color: bool) -> Iterator[str | Text]:
 
 
 def _cut_points(lines: list[str]) -> list[int]:
-    points, total = [], 0
-    for line in lines[:-1]:
-        total += len(line)
-        points.append(total)
-    return points
+    return list(accumulate(len(line) for line in lines[:-1]))
 
 
 def _reason_rows(verdict: NamespaceVerdict) -> list[Row]:
@@ -280,8 +276,7 @@ def chunks(report: Report, color: bool = False) -> Iterator[str]:
     def taken() -> str:
         return "".join(_taken(console))
 
-    for part in _overview(console, report):
-        yield "".join(part)
+    yield from _overview(console, report)
     for verdict in report.namespaces:
         lines = list(_details(verdict, color))
         if color:

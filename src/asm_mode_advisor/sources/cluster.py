@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
+from asm_mode_advisor.inventory import controller_of
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
 from asm_mode_advisor.model import Resource, as_dict, as_str, str_map
 from asm_mode_advisor.slim import slim as slim_body
@@ -433,22 +434,12 @@ class _Forbidden(Exception):
     """The credentials may not list this kind."""
 
 
-def list_items(reader: Reader, kind: ServedKind, page_size: int,
-               accept: str = JSON) -> Iterator[dict[str, Any]]:
-    """Every item of one kind, cluster-wide, page by page; restarts on 410 (stale continue)."""
-    return list_converted(reader, kind, page_size, accept, _raw)
+def list_items(reader: Reader, kind: ServedKind, page_size: int, accept: str,
+               convert: Callable[[dict[str, Any]], T]) -> Iterator[T]:
+    """Every item of one kind, cluster-wide, page by page; restarts on 410 (stale continue).
 
-
-def _raw(item: dict[str, Any]) -> dict[str, Any]:
-    return item
-
-
-def list_converted(reader: Reader, kind: ServedKind, page_size: int, accept: str,
-                   convert: Callable[[dict[str, Any]], T]) -> Iterator[T]:
-    """:func:`list_items`, each item passed through ``convert`` as its page is read.
-
-    Converting a page at a time (to a slimmed Resource, say) keeps one page of raw JSON
-    alive per list, not the whole kind's.
+    Each item goes through ``convert`` as its page is read (to a slimmed Resource, say), so
+    one page of raw JSON is alive per list, not the whole kind's.
     """
     restarts = 0
     while True:
@@ -492,13 +483,6 @@ def _pages(reader: Reader, kind: ServedKind, page_size: int, accept: str,
             break
     # Items are only handed out once the whole list is read, so a restart never duplicates.
     yield from collected
-
-
-def _has_controller(item: dict[str, Any]) -> bool:
-    """True when a listed object names a controlling owner (ReplicaSet, Job, Node, ...)."""
-    owners = as_dict(item.get("metadata")).get("ownerReferences")
-    return isinstance(owners, list) and any(
-        isinstance(owner, dict) and owner.get("controller") for owner in owners)
 
 
 def to_resource(item: dict[str, Any], kind: ServedKind, slim_bodies: bool = False) -> Resource:
@@ -545,11 +529,11 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
             return to_resource(item, kind, slim_bodies)
 
         try:
-            listed = list(list_converted(reader, kind, page_size,
+            listed = list(list_items(reader, kind, page_size,
                                          METADATA_ONLY if metadata_first else JSON, convert))
             if kind.info.kind in METADATA_FIRST_KINDS and not all(
-                    _has_controller(resource.body) for resource in listed):
-                listed = list(list_converted(reader, kind, page_size, JSON, convert))
+                    controller_of(resource) is not None for resource in listed):
+                listed = list(list_items(reader, kind, page_size, JSON, convert))
             return listed
         except _Forbidden:
             return None
