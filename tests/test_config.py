@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import ci_helpers
+from asm_mode_advisor import config as config_module
 from asm_mode_advisor.config import (
     AssumeMode,
     Config,
@@ -103,3 +104,37 @@ def test_cli_assume_mode_from_config(repo: Path) -> None:
     write(repo, ".asm-advisor.yaml", "assumeMode: ambient\n")
     assert cli("analyze", "m.yaml").exit_code == 1
     assert cli("analyze", "m.yaml", "--assume-mode", "labels").exit_code == 0
+
+
+def test_discovery_stops_at_the_repository_root(tmp_path: Path) -> None:
+    (tmp_path / ".asm-advisor.yaml").write_text("failOn: warning\n")
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    nested = project / "deploy"
+    nested.mkdir()
+    assert discover(nested) is None  # the config above the repository is not used
+    (project / ".asm-advisor.yaml").write_text("failOn: note\n")
+    assert discover(nested) == project / ".asm-advisor.yaml"  # the root itself is searched
+
+
+def test_discovery_does_not_cross_a_filesystem_boundary(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".asm-advisor.yaml").write_text("failOn: warning\n")
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    monkeypatch.setattr(config_module, "_device",
+                        lambda folder: 2 if str(folder).startswith(str(mount)) else 1)
+    assert discover(mount) is None
+    monkeypatch.setattr(config_module, "_device", lambda folder: 1)
+    assert discover(mount) == tmp_path / ".asm-advisor.yaml"
+
+
+def test_cli_says_which_config_it_uses(repo: Path) -> None:
+    write(repo, "m.yaml", AMBIENT_NS)
+    assert "using config" not in cli("analyze", "m.yaml").stderr
+    write(repo, "ci.yaml", "failOn: never\n")
+    assert "asm-advisor: using config ci.yaml\n" in cli("analyze", "m.yaml", "--config",
+                                                       "ci.yaml").stderr
+    write(repo, ".asm-advisor.yaml", "failOn: never\n")
+    found = cli("analyze", "m.yaml").stderr
+    assert f"asm-advisor: using config {repo.resolve() / '.asm-advisor.yaml'}\n" in found

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.sources.files import load_paths
+from shared_spec import CORPUS, needs_shared
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-# With no corpus the parameter list holds one missing name, so the run fails instead of
-# skipping the whole smoke test.
+# With no corpus under CI the parameter list holds one missing name, so the run fails instead
+# of skipping the whole smoke test; outside CI every case is skipped with the reason.
 FOLDERS = (sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir()
            else ["<corpus missing>"])
+pytestmark = needs_shared(CORPUS)
 
 
 def test_corpus_is_present() -> None:

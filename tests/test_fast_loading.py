@@ -170,20 +170,30 @@ def test_capability_findings_are_read_back_not_recomputed() -> None:
     assert inventory.remembered("other", list) == [1, 2]
 
 
-def test_a_document_too_deep_to_send_back_is_parsed_here(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    _write_corpus(tmp_path)
+def _deep_envoy_filter(levels: int) -> str:
+    """An EnvoyFilter whose patch value nests ``levels`` block mappings below ``spec``."""
     lines = ["apiVersion: networking.istio.io/v1alpha3", "kind: EnvoyFilter",
              "metadata: {name: deep, namespace: ns-01}", "spec:", "  configPatches:",
              "  - patch:", "      value:"]
-    lines += [" " * (8 + level) + "k:" for level in range(2000)] + [" " * 2008 + "v"]
-    (tmp_path / "ns-01" / "deep.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines += [" " * (8 + level) + "k:" for level in range(levels)] + [" " * (8 + levels) + "v"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("levels", "kept"), [(480, True), (2000, False)])
+def test_deep_documents_come_back_from_workers_as_from_a_sequential_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, levels: int, kept: bool) -> None:
+    """The deepest accepted body pickles; a deeper one is refused alike in both reads."""
+    _write_corpus(tmp_path)
+    (tmp_path / "ns-01" / "deep.yaml").write_text(_deep_envoy_filter(levels), encoding="utf-8")
     monkeypatch.setattr(parallel, "worth_it", lambda sizes, workers: False)
     sequential = load_paths([str(tmp_path)], slim_bodies=True)
     monkeypatch.setattr(parallel, "worth_it", lambda sizes, workers: True)
     monkeypatch.setattr(parallel, "worker_count", lambda: 2)
     pooled = load_paths([str(tmp_path)], slim_bodies=True)
-    assert any(r.name == "deep" for r in pooled.resources)
+    assert any(r.name == "deep" for r in pooled.resources) is kept
+    deep_errors = [str(e) for e in pooled.errors if "deep.yaml" in str(e)]
+    assert deep_errors == ([] if kept else [
+        f"{tmp_path}/ns-01/deep.yaml:1: nesting deeper than 500 levels; document skipped"])
     assert pooled.errors == sequential.errors
     assert [(r.ref, r.source) for r in pooled.resources] == [
         (r.ref, r.source) for r in sequential.resources]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +18,12 @@ from asm_mode_advisor.matrix import (
 )
 from asm_mode_advisor.model import Effect
 from asm_mode_advisor.needs import NEEDS, Category, Need, Support
+from shared_spec import MATRIX_SPEC, needs_shared
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "feature-matrix.md"
+SPEC = MATRIX_SPEC
 
 
+@needs_shared(MATRIX_SPEC)
 def test_rows_match_the_specification() -> None:
     assert SPEC.is_file(), f"the feature-matrix spec is missing: expected it at {SPEC}"
     spec_ids = set(re.findall(r"\b[MNL]-[A-Z0-9]+\b", SPEC.read_text(encoding="utf-8")))

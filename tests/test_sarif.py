@@ -55,7 +55,7 @@ def test_every_rule_is_described_and_results_point_into_the_rule_list(repo: Path
 
 def test_clean_run_still_has_a_results_array(repo: Path) -> None:
     write(repo, "empty.yaml", "# nothing here\n")
-    result = cli("analyze", "empty.yaml", "-o", "sarif")
+    result = cli("analyze", "empty.yaml", "-o", "sarif", "--allow-empty")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["runs"][0]["results"] == []

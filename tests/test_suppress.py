@@ -21,6 +21,10 @@ def rule_ids(report: Report) -> set[str]:
     return {r.rule_id for v in report.namespaces for r in v.reasons}
 
 
+def suppressed_ids(report: Report) -> set[str]:
+    return {r.rule_id for v in report.namespaces for r in v.reasons if r.suppressed}
+
+
 def annotate(text: str, value: str, reason: str | None = None) -> str:
     lines = f"  annotations:\n    asm-advisor.io/ignore: \"{value}\"\n"
     if reason:
@@ -34,7 +38,7 @@ def test_annotation_suppresses_by_id_and_by_name_and_is_counted(repo: Path) -> N
               + annotate(VIRTUAL_SERVICE, value, "migrating next sprint"))
         code, report = report_of("m.yaml")
         assert code == 0, value
-        assert "AMA501" not in rule_ids(report)
+        assert "AMA501" in suppressed_ids(report)
         suppressed = report.namespaces[0].suppressed or []
         entry = next(s for s in suppressed if s.rule_id == "AMA501")
         assert entry.by == "annotation" and entry.reason == "migrating next sprint"
@@ -48,6 +52,7 @@ def test_annotation_for_another_rule_does_not_suppress(repo: Path) -> None:
           + annotate(VIRTUAL_SERVICE, "AMA102"))
     code, report = report_of("m.yaml")
     assert code == 1 and "AMA501" in rule_ids(report)
+    assert suppressed_ids(report) == set()
     assert report.summary.suppressed is None
 
 
@@ -64,7 +69,9 @@ def test_config_disables_rules_and_counts_them(repo: Path) -> None:
     l7_pr(repo, with_waypoint=False)
     write(repo, ".asm-advisor.yaml", "rules:\n  disable: [l7-config-without-waypoint]\n")
     code, report = report_of("manifests")
-    assert code == 0 and "AMA501" not in rule_ids(report)
+    assert code == 0 and suppressed_ids(report) == {"AMA501"}
+    reason = next(r for r in report.namespaces[0].reasons if r.rule_id == "AMA501")
+    assert reason.suppressed_by == "config"
     assert report.summary.suppressed is not None
     assert report.summary.suppressed.by_rule == {"AMA501": 1}
     assert report.summary.suppressed.by_source == {"config": 1}
@@ -90,19 +97,35 @@ def test_config_ignores_objects_by_glob(repo: Path) -> None:
     assert (entry.rule_id, entry.by, entry.reason) == ("AMA501", "config", "legacy")
 
 
-def test_config_ignores_whole_namespaces(repo: Path) -> None:
+def test_config_ignore_with_only_a_namespace_excludes_it(repo: Path) -> None:
     l7_pr(repo, with_waypoint=False)
+    write(repo, "manifests/other.yaml", SERVICE.replace("namespace: shop", "namespace: other"))
     write(repo, ".asm-advisor.yaml", "ignore:\n- namespace: 'sh*'\n")
     code, report = report_of("manifests")
-    assert code == 0 and report.namespaces == []
+    assert code == 0 and [v.name for v in report.namespaces] == ["other"]
+    assert report.summary.excluded == 3  # the Namespace, the Service and the VirtualService
     assert report.summary.suppressed is not None
     assert report.summary.suppressed.ignored_namespaces == ["shop"]
+    assert report.summary.suppressed.total == 0
 
 
-def test_suppressed_finding_no_longer_decides_the_mode(repo: Path) -> None:
+def test_suppressed_finding_still_decides_the_mode(repo: Path) -> None:
     write(repo, "m.yaml", SERVICE + "---\n" + annotate(VIRTUAL_SERVICE, "AMA101"))
     _, report = report_of("m.yaml")
-    assert report.namespaces[0].recommendation == "ambient"
+    verdict = report.namespaces[0]
+    assert verdict.recommendation == "ambient-waypoint"
+    assert [w.services for w in verdict.waypoints] == [("reviews",)]
+    assert verdict.summary == "vs-http-routing (suppressed)"
+    reason = next(r for r in verdict.reasons if r.rule_id == "AMA101")
+    assert (reason.suppressed, reason.suppressed_by) == (True, "annotation")
+
+
+def test_unsuppressed_finding_is_not_marked(repo: Path) -> None:
+    write(repo, "m.yaml", SERVICE + "---\n" + VIRTUAL_SERVICE)
+    _, report = report_of("m.yaml")
+    verdict = report.namespaces[0]
+    assert verdict.summary == "vs-http-routing"
+    assert all(r.suppressed is None and r.suppressed_by is None for r in verdict.reasons)
 
 
 def test_baseline_counts_only_new_findings(repo: Path) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from asm_mode_advisor.collector import paused
+from asm_mode_advisor.completeness import incomplete_names, mark_incomplete, partial_namespaces
 from asm_mode_advisor.config import Config
 from asm_mode_advisor.engine import run_rules
 from asm_mode_advisor.inventory import ROOT_NAMESPACE, Inventory
@@ -17,7 +18,14 @@ from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.model import InputError, Mode, Resource
 from asm_mode_advisor.report import ErrorEntry, Report, Summary
 from asm_mode_advisor.rules import Context, Finding
-from asm_mode_advisor.suppress import attach_suppressions, filter_findings
+from asm_mode_advisor.suppress import (
+    Exclusion,
+    Suppressor,
+    attach_suppressions,
+    excluded,
+    override_severity,
+    unknown_annotation_rules,
+)
 from asm_mode_advisor.verdict import decide
 
 
@@ -36,7 +44,10 @@ class Settings:
 
 @dataclass
 class Analysis:
-    """Everything a run produced: the inventory and findings (for later stages) and the report."""
+    """Everything a run produced: the inventory and findings (for later stages) and the report.
+
+    ``findings`` are all of them, suppressed or not: suppressions never change the advice.
+    """
 
     inventory: Inventory
     findings: list[Finding]
@@ -49,36 +60,42 @@ def analyze(resources: Iterable[Resource], errors: Iterable[InputError], setting
             cluster: dict[str, Any] | None = None) -> Analysis:
     """Run the whole pipeline on resources from any source.
 
-    Suppressions (config file, annotations) apply before verdicts, so a suppressed finding
-    neither decides a mode nor fails the gate. Field lines are looked up before reasons are
-    built, only in the documents that have a kept finding with a field path.
+    Objects an ``exclude`` entry covers are left out first and only counted. Verdicts are
+    built from every finding; suppressions (config file, annotations) only mark reasons, so
+    a suppressed finding still decides a mode but does not count toward the gate. Field
+    lines are looked up before reasons are built, only in the documents that have a finding
+    with a field path.
     """
-    inventory = Inventory.build(resources, default_namespace=settings.default_namespace,
+    exclusion = Exclusion()
+    inventory = Inventory.build(excluded(resources, settings.config, exclusion),
+                                default_namespace=settings.default_namespace,
                                 root_namespace=settings.root_namespace)
     context = Context(mesh_version=settings.mesh_version, assume_mode=settings.assume_mode,
                       unread=settings.unread)
     findings, rule_errors = run_rules(inventory, context)
-    filtered = filter_findings(findings, inventory, settings.config)
-    findings = filtered.kept
-    all_errors = sorted([*errors, *rule_errors],
+    findings = [override_severity(finding, settings.config) for finding in findings]
+    all_errors = sorted([*errors, *rule_errors, *unknown_annotation_rules(inventory.resources)],
                         key=lambda e: (e.file or "", e.line or 0, e.message))
     # Field lines are found before reasons are built, so no reason is copied to add one.
     lines = find_lines(targets(findings)) if source == "files" else {}
-    verdicts, suppressed = attach_suppressions(decide(inventory, findings, lines), filtered)
+    suppressor = Suppressor(inventory, settings.config)
+    verdicts, suppressed = attach_suppressions(
+        decide(inventory, findings, lines, suppressor), suppressor.found, exclusion)
+    verdicts = mark_incomplete(verdicts, partial_namespaces(inventory.resources, all_errors))
+    summary = _summary(inventory, verdicts_modes=[v.recommendation for v in verdicts],
+                       files=files, errors=len(all_errors),
+                       incomplete=incomplete_names(verdicts))
     report = Report(
         mesh_version=settings.mesh_version, source=source, namespaces=verdicts,
         errors=[ErrorEntry(file=e.file, line=e.line, message=e.message) for e in all_errors],
-        summary=_summary(inventory, verdicts_modes=[v.recommendation for v in verdicts],
-                         files=files, errors=len(all_errors)),
+        summary=summary.model_copy(update={
+            "suppressed": suppressed, "excluded": exclusion.count or None}),
         cluster=cluster)
-    if suppressed is not None:
-        report = report.model_copy(update={
-            "summary": report.summary.model_copy(update={"suppressed": suppressed})})
     return Analysis(inventory=inventory, findings=findings, report=report)
 
 
 def _summary(inventory: Inventory, verdicts_modes: list[str], files: int,
-             errors: int) -> Summary:
+             errors: int, incomplete: list[str] | None = None) -> Summary:
     by_kind = Counter(r.kind for r in inventory.resources)
     unknown = Counter(r.kind for r in inventory.resources
                       if lookup(r.kind, r.group) is None and r.kind not in CLUSTER_SCOPED_KINDS)
@@ -88,4 +105,5 @@ def _summary(inventory: Inventory, verdicts_modes: list[str], files: int,
     return Summary(namespaces=len(verdicts_modes), objects=len(inventory.resources),
                    files=files, by_recommendation=by_recommendation,
                    by_kind=dict(sorted(by_kind.items())),
-                   unknown_kinds=dict(sorted(unknown.items())), errors=errors)
+                   unknown_kinds=dict(sorted(unknown.items())), errors=errors,
+                   incomplete_namespaces=incomplete)

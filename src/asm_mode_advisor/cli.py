@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Annotated
@@ -12,25 +13,40 @@ from asm_mode_advisor import __version__
 from asm_mode_advisor.analysis import Settings, analyze
 from asm_mode_advisor.collector import keep_alive_until_exit
 from asm_mode_advisor.commands import register as register_commands
-from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err, finish, gate_options
+from asm_mode_advisor.completeness import describe_inputs
+from asm_mode_advisor.console import (
+    EXIT_INPUT,
+    check_mesh_version,
+    err,
+    finish,
+    gate_options,
+    out,
+    require_input,
+)
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
 from asm_mode_advisor.matrix import ROWS
 from asm_mode_advisor.options import (
     DEFAULT_MESH_VERSION,
     DEFAULT_OUTPUT,
+    AllowEmptyOption,
     AssumeModeOption,
     BaselineOption,
     ConfigOption,
     DefaultNamespaceOption,
     FailOnOption,
+    MaxFileSizeOption,
     MeshVersionOption,
     OutputFileOption,
     OutputOption,
+    QuietOption,
     RootNamespaceOption,
 )
+from asm_mode_advisor.redact import safe_message
 from asm_mode_advisor.rules import ALL_RULES, get
 from asm_mode_advisor.rules_doc import rule_markdown
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.sources.reading import DEFAULT_MAX_FILE_MIB, MIB
+from asm_mode_advisor.text import clip
 
 app = typer.Typer(
     name="asm-advisor", no_args_is_help=True, add_completion=False,
@@ -43,7 +59,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"asm-advisor {__version__}")
+        out(f"asm-advisor {__version__}")
         raise typer.Exit()
 
 
@@ -69,27 +85,32 @@ def analyze_command(
     config: ConfigOption = None,
     baseline: BaselineOption = None,
     assume_mode: AssumeModeOption = None,
+    allow_empty: AllowEmptyOption = False,
+    quiet: QuietOption = False,
+    max_file_size: MaxFileSizeOption = DEFAULT_MAX_FILE_MIB,
 ) -> None:
     """Analyze manifests and print a verdict per namespace."""
     run = gate_options(ctx, config, mesh_version=mesh_version, fail_on=fail_on,
                        assume_mode=assume_mode, baseline=baseline)
     check_mesh_version(run.mesh_version)
-    loaded = load_paths(paths, default_namespace=default_namespace, slim_bodies=True)
+    loaded = load_paths(paths, default_namespace=default_namespace, slim_bodies=True,
+                        max_bytes=max_file_size * MIB)
     settings = Settings(mesh_version=run.mesh_version, default_namespace=default_namespace,
                         root_namespace=root_namespace, assume_mode=run.assume_mode,
                         config=run.config)
     result = analyze(loaded.resources, loaded.errors, settings, files=loaded.files)
     keep_alive_until_exit()  # rendering no longer re-scans every parsed object
-    finish(result.report, run, output, output_file)
+    report = require_input(result.report, describe_inputs(paths), run.config, allow_empty)
+    finish(report, run, output, output_file, quiet=quiet)
 
 
 @app.command("rules")
 def rules_command() -> None:
-    """List every rule: id, effect, matrix rows and title."""
+    """List every rule: id, name, default severity, effect, matrix rows and title."""
     width = max(len(rule.name) for rule in ALL_RULES)
     for rule in ALL_RULES:
-        typer.echo(f"{rule.id}  {rule.name:<{width}}  {rule.effect.value:<16} "
-                   f"{','.join(rule.rows):<28} {rule.title}")
+        out(f"{rule.id}  {rule.name:<{width}}  {rule.severity.value:<8} "
+            f"{rule.effect.value:<16} {','.join(rule.rows):<28} {rule.title}")
 
 
 @app.command("explain")
@@ -98,19 +119,23 @@ def explain_command(rule_id: Annotated[str, typer.Argument(
     """Print a rule's documentation with examples."""
     rule = get(rule_id)
     if rule is None:
-        err(f"error: no rule {rule_id!r}; see 'asm-advisor rules'")
+        err(f"error: no rule {clip(rule_id)!r}; see 'asm-advisor rules'")
         raise typer.Exit(EXIT_INPUT)
-    typer.echo(rule_markdown(rule), nl=False)
+    out(rule_markdown(rule), nl=False)
 
 
 @app.command("matrix")
 def matrix_command() -> None:
     """Print the Sidecar / Ambient feature matrix the rules rest on."""
     for row in ROWS:
-        typer.echo(f"{row.id:<16} {row.summary()}")
+        out(f"{row.id:<16} {row.summary()}")
 
 
 register_commands(app)
+
+
+#: Errors of a write that failed for lack of room (a full disk or quota), not for a bug.
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
 
 
 def main() -> None:
@@ -123,6 +148,11 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("ASM_ADVISOR_DEBUG"):
             raise
-        err(f"internal error: {type(exc).__name__}: {exc} (set ASM_ADVISOR_DEBUG=1 for "
-            "details)")
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRORS:
+            # Help or usage text that could not be written (a full disk): no internal error.
+            err(f"error: cannot write output: {exc.strerror}")
+            sys.exit(EXIT_INPUT)
+        # The exception may quote a header or URL: the message is redacted like any other.
+        err(f"internal error: {type(exc).__name__}: {safe_message(exc)} (set "
+            "ASM_ADVISOR_DEBUG=1 for details)")
         sys.exit(EXIT_INPUT)

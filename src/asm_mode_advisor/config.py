@@ -1,7 +1,8 @@
 """The ``.asm-advisor.yaml`` config file: rule switches, severities, ignores, run defaults.
 
-The file is found from the working directory upward (the first one wins), or named with
-``--config``. Flags given on the command line win over the file.
+The file is found from the working directory upward (the first one wins, up to the
+repository root or the filesystem's edge), or named with ``--config``. Flags given on the
+command line win over the file.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
+from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION, parse_version
 from asm_mode_advisor.model import Severity
 from asm_mode_advisor.rules import get
+from asm_mode_advisor.smallfile import CONFIG_LIMIT, FileProblem, read_text
 
 CONFIG_NAME = ".asm-advisor.yaml"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -69,8 +71,36 @@ class IgnoreEntry(_Model):
 
     @property
     def whole_namespace(self) -> bool:
-        """True for an entry that drops whole namespaces (only ``namespace`` is set)."""
+        """True for an entry with only ``namespace`` set: read as an ``exclude`` entry.
+
+        Such an entry used to drop the namespace from the report; leaving objects out of the
+        analysis is what ``exclude`` does, so it keeps working as one (and is counted so).
+        """
         return self.kind == "*" and self.name == "*" and not self.rules
+
+
+class ExcludeEntry(_Model):
+    """Objects left out of the analysis: every given field is a glob, all must match.
+
+    ``path`` matches the file an object was read from (as given on the command line, with
+    ``/`` separators; ``*`` also matches ``/``). ``namespace`` matches a namespaced object's
+    namespace and a Namespace object's own name.
+    """
+
+    path: str | None = None
+    namespace: str | None = None
+    kind: str | None = None
+    name: str | None = None
+
+    def matches(self, file: str | None, kind: str, namespace: str | None, name: str) -> bool:
+        """True when the object (``file`` None: from a cluster) is covered by this entry."""
+        if self.path is not None and (file is None or not fnmatchcase(file, self.path)):
+            return False
+        own = name if kind == "Namespace" and namespace is None else namespace
+        if self.namespace is not None and (own is None or not fnmatchcase(own, self.namespace)):
+            return False
+        return ((self.kind is None or fnmatchcase(kind, self.kind))
+                and (self.name is None or fnmatchcase(name, self.name)))
 
 
 class RuleSettings(_Model):
@@ -89,6 +119,7 @@ class Config(_Model):
     baseline: str | None = None
     rules: RuleSettings = Field(default_factory=RuleSettings)
     ignore: tuple[IgnoreEntry, ...] = ()
+    exclude: tuple[ExcludeEntry, ...] = ()
     path: str | None = Field(default=None, exclude=True)
 
     @field_validator("mesh_version", mode="before")
@@ -96,14 +127,40 @@ class Config(_Model):
     def _version_text(cls, value: object) -> object:
         return str(value) if isinstance(value, int | float) else value
 
+    @field_validator("mesh_version")
+    @classmethod
+    def _version_parses(cls, value: str | None) -> str | None:
+        # Checked here, not at run time: a bad version is a config error (report printed).
+        if value is not None and parse_version(value) is None:
+            raise ValueError("not a version like 1.25")
+        return value
+
 
 def discover(start: Path) -> Path | None:
-    """The nearest ``.asm-advisor.yaml`` in ``start`` or a parent folder."""
+    """The nearest ``.asm-advisor.yaml`` in ``start`` or a parent folder.
+
+    The walk stops at the repository root (the first folder holding ``.git``, searched
+    too) and never crosses into another filesystem: a config in a home folder or on ``/``
+    must not silently change a repository's gate.
+    """
+    device = _device(start)
     for folder in (start, *start.parents):
+        if device is None or _device(folder) != device:
+            return None
         candidate = folder / CONFIG_NAME
         if candidate.is_file():
             return candidate
+        if (folder / ".git").exists():
+            return None
     return None
+
+
+def _device(folder: Path) -> int | None:
+    """The filesystem a folder is on, or None when it cannot be read."""
+    try:
+        return folder.stat().st_dev
+    except OSError:
+        return None
 
 
 def _problem(error: ValidationError) -> str:
@@ -114,6 +171,11 @@ def _problem(error: ValidationError) -> str:
 
 def parse_config(text: str, name: str) -> Config:
     """Parse config text; any problem raises ConfigError with a one-line message."""
+    from asm_mode_advisor.sources.nesting import hard_too_deep  # the manifests' guard
+
+    deep = hard_too_deep(text)
+    if deep is not None:  # libyaml recurses in C: too deep a text crashes the interpreter
+        raise ConfigError(f"{name}:{deep}: nesting is too deep for a config file")
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -121,6 +183,10 @@ def parse_config(text: str, name: str) -> Config:
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{name}{line}: YAML syntax error: "
                           f"{getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: nesting is too deep for a config file") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise ConfigError(f"{name}: not a usable value: {str(exc).split(';')[0]}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -129,7 +195,12 @@ def parse_config(text: str, name: str) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{name}: {_problem(exc)}") from None
-    unknown = [key for key in (*config.rules.disable, *config.rules.severity)
+    empty = [i for i, entry in enumerate(config.exclude) if entry == ExcludeEntry()]
+    if empty:
+        raise ConfigError(f"{name}: exclude.{empty[0]}: give a path, namespace, kind or name "
+                          "(an empty entry would exclude everything)")
+    unknown = [key for key in (*config.rules.disable, *config.rules.severity,
+                               *(rule for entry in config.ignore for rule in entry.rules))
                if not _known_rule(key)]
     if unknown:
         raise ConfigError(f"{name}: unknown rule(s) {', '.join(sorted(unknown))}; see "
@@ -147,11 +218,9 @@ def load_config(path: Path | None, cwd: Path | None = None) -> Config:
     if found is None:
         return Config()
     try:
-        text = found.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{found}: cannot read config: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{found}: config is not valid UTF-8") from None
+        text = read_text(found, CONFIG_LIMIT)
+    except FileProblem as exc:
+        raise ConfigError(f"{found}: cannot read config: {exc}") from None
     return parse_config(text, str(found))
 
 
@@ -164,6 +233,8 @@ class RunOptions:
     assume_mode: str | None = None
     mesh_version: str = DEFAULT_MESH_VERSION
     baseline: Path | None = None
+    #: The config file could not be used (already reported): the run exits 2.
+    config_failed: bool = False
 
 
 def resolve(config: Config, *, fail_on: FailOn | None = None,

@@ -6,15 +6,20 @@ importing the app that registers them.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
+from asm_mode_advisor.completeness import concatenation_hint, require_namespaces
 from asm_mode_advisor.config import (
     AssumeMode,
+    Config,
     ConfigError,
     FailOn,
     RunOptions,
@@ -23,17 +28,51 @@ from asm_mode_advisor.config import (
 )
 from asm_mode_advisor.gate import exit_code, summary_line, with_baseline
 from asm_mode_advisor.matrix import parse_version
-from asm_mode_advisor.render import OutputFormat, render_chunks
+from asm_mode_advisor.render import OutputFormat, View, render_chunks
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.suppress import BaselineError
+from asm_mode_advisor.text import clip, safe_line
 
 EXIT_OK = 0
 EXIT_INPUT = 2
+#: 128 + SIGPIPE: what a shell reports for a writer whose reader went away (``| head``).
+EXIT_PIPE = 141
 
 
 def err(message: str) -> None:
-    """One line on stderr, prefixed with the tool name."""
-    typer.echo(f"asm-advisor: {message}", err=True)
+    """One line on stderr, prefixed with the tool name.
+
+    The message names files and objects from the input, so control characters are escaped:
+    a name holding a newline must never start a line of its own (``::error::`` in CI logs).
+    """
+    with contextlib.suppress(OSError):  # stderr itself gone: nowhere left to say anything
+        typer.echo(f"asm-advisor: {safe_line(message)}", err=True)
+
+
+def out(text: str, nl: bool = True) -> None:
+    """Write to stdout; a closed pipe exits quietly (141), any other failure in one line (2).
+
+    Neither may look like a failed gate (exit 1), which is what click does for a closed pipe.
+    """
+    try:
+        typer.echo(text, nl=nl)
+    except OSError as exc:
+        _drop_stdout()
+        if exc.errno == errno.EPIPE:
+            raise typer.Exit(EXIT_PIPE) from None
+        err(f"error: cannot write output: {exc.strerror or exc}")
+        raise typer.Exit(EXIT_INPUT) from None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        descriptor = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, descriptor)
+        os.close(null)
+    except (OSError, ValueError):
+        pass  # not a real file (tests capture stdout): nothing is flushed at exit
 
 
 def use_color() -> bool:
@@ -44,29 +83,42 @@ def use_color() -> bool:
 def check_mesh_version(mesh_version: str) -> None:
     """Reject a version that does not parse (usage error, exit 2)."""
     if parse_version(mesh_version) is None:
-        err(f"error: --mesh-version {mesh_version!r} is not a version like 1.25")
+        err(f"error: --mesh-version {clip(mesh_version)!r} is not a version like 1.25")
         raise typer.Exit(EXIT_INPUT)
 
 
-def emit(report: Report, output: OutputFormat, output_file: Path | None) -> None:
-    """Print errors to stderr, the report to stdout, and optionally to a file."""
+def emit(report: Report, output: OutputFormat, output_file: Path | None,
+         view: View | None = None) -> None:
+    """Print errors to stderr, the report to stdout, and optionally to a file.
+
+    ``view`` (colour aside, which only a terminal gets) tells the table the gate's threshold
+    and whether to be quiet.
+    """
+    plain = view or View()
     for error in report.errors:
+        if error.file is None and not error.line:
+            err(f"error: {error.message}")  # about the run as a whole (nothing found)
+            continue
         where = error.file or "<input>"
         if error.line:
             where = f"{where}:{error.line}"
         err(f"{where}: {error.message}")
+    hint = concatenation_hint(report.errors)
+    if hint is not None:
+        err(hint)
     if output_file is not None:
         try:
             with output_file.open("w", encoding="utf-8") as handle:
-                for piece in batched(render_chunks(report, output)):
+                for piece in batched(render_chunks(report, output,
+                                                   view=replace(plain, color=False))):
                     handle.write(piece)
         except OSError as exc:
             err(f"error: cannot write {output_file}: {exc.strerror or exc}")
             raise typer.Exit(EXIT_INPUT) from None
         output = OutputFormat.TABLE  # the file has the chosen format; the terminal, the table
     color = use_color() and output is OutputFormat.TABLE
-    for piece in batched(render_chunks(report, output, color)):
-        typer.echo(piece, nl=False)
+    for piece in batched(render_chunks(report, output, view=replace(plain, color=color))):
+        out(piece, nl=False)
 
 
 def batched(chunks: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
@@ -92,33 +144,52 @@ def given(ctx: typer.Context, name: str) -> bool:
 def gate_options(ctx: typer.Context, config: Path | None, *, mesh_version: str,
                  fail_on: FailOn | None, assume_mode: AssumeMode | None,
                  baseline: Path | None) -> RunOptions:
-    """Config file plus gate flags (flags win), or exit 2 with a one-line message."""
+    """Config file plus gate flags (flags win).
+
+    A config file that cannot be used is reported in one line and the run goes on with the
+    defaults and the flags: the report is still printed, and the run exits 2 (``finish``).
+    """
+    failed = False
     try:
         loaded = load_config(config)
     except ConfigError as exc:
         err(f"error: {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
-    return resolve(loaded, mesh_version=mesh_version if given(ctx, "mesh_version") else None,
-                   fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
+        loaded, failed = Config(), True
+    if loaded.path is not None:
+        err(f"using config {loaded.path}")  # found by walking up: say which one applies
+    run = resolve(loaded, mesh_version=mesh_version if given(ctx, "mesh_version") else None,
+                  fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
+    return replace(run, config_failed=True) if failed else run
+
+
+def require_input(report: Report, inputs: str, config: Config, allow_empty: bool) -> Report:
+    """The report with an input error when there was nothing to check (a note if allowed)."""
+    report, problem = require_namespaces(report, inputs, config, allow_empty)
+    if problem is not None and allow_empty:
+        err(f"note: {problem} (--allow-empty)")
+    return report
 
 
 def finish(report: Report, run: RunOptions, output: OutputFormat,
-           output_file: Path | None, tolerated_errors: int = 0) -> None:
+           output_file: Path | None, tolerated_errors: int = 0, quiet: bool = False) -> None:
     """Apply the baseline, print the report, and exit with the gate's code.
 
     ``tolerated_errors`` input errors (kinds a scan with ``--allow-partial`` could not read)
-    do not turn the exit code into 2; the gate still applies to what was read.
+    do not turn the exit code into 2; the gate still applies to what was read. ``quiet``:
+    the table shows only the overview and the summary. A config or baseline file that
+    cannot be used is reported, the report printed without it, and the run exits 2.
     """
+    unusable = run.config_failed
     try:
         report = with_baseline(report, run.baseline)
     except BaselineError as exc:
         err(f"error: {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
-    emit(report, output, output_file)
+        unusable = True
+    emit(report, output, output_file, View(fail_on=run.fail_on.value, quiet=quiet))
     gated = report
     if report.errors and len(report.errors) <= tolerated_errors:
         gated = report.model_copy(update={"errors": []})
-    code = exit_code(gated, run.fail_on)
+    code = EXIT_INPUT if unusable else exit_code(gated, run.fail_on)
     if code == 1:
         err(summary_line(report, run.fail_on))
     raise typer.Exit(code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 from asm_mode_advisor import __version__
@@ -10,8 +12,25 @@ from asm_mode_advisor import __version__
 def main() -> None:
     """Run the CLI; ``asm-advisor --version`` alone is answered at once."""
     if sys.argv[1:] == ["--version"]:
-        sys.stdout.write(f"asm-advisor {__version__}\n")
+        code = _say(f"asm-advisor {__version__}\n")
+        if code:
+            sys.exit(code)
         return
     from asm_mode_advisor.cli import main as cli_main
 
     cli_main()
+
+
+def _say(text: str) -> int:
+    """Write to stdout: 0, else 141 for a closed pipe and 2 for a failed write (as ``out``)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())  # the interpreter's last flush must not fail again
+        if exc.errno == errno.EPIPE:
+            return 141
+        sys.stderr.write(f"asm-advisor: error: cannot write output: {exc.strerror}\n")
+        return 2
+    return 0

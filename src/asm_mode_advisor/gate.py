@@ -1,7 +1,7 @@
 """The exit-code policy of ``--fail-on``: 0 passed, 1 failed, 2 input or usage errors.
 
-A finding fails the gate when its severity is at or above the threshold, it was not
-suppressed, and it is not in the baseline. Input errors (exit 2) win over failures (1).
+A finding fails the gate when its severity is at or above the threshold, it is not
+marked suppressed, and it is not in the baseline. Input errors (exit 2) win over failures (1).
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ EXIT_INPUT = 2
 
 
 def counted(report: Report) -> Iterator[Reason]:
-    """Reasons that count toward the gate, once each (mesh-wide ones repeat per namespace)."""
+    """Reasons that count toward the gate, once each (mesh-wide ones repeat per namespace).
+
+    Suppressed and baselined reasons stay in the report (they explain the verdict) but do
+    not count.
+    """
     seen: set[str] = set()
     for verdict in report.namespaces:
         for reason in verdict.reasons:
-            if reason.baseline or reason.fingerprint in seen:
+            if not reason.counts or reason.fingerprint in seen:
                 continue
             seen.add(reason.fingerprint)
             yield reason

@@ -137,9 +137,14 @@ def parse_version(text: str) -> tuple[int, int] | None:
     """Parse ``1.25``, ``v1.25.3`` or ``1.25.3-asm`` into ``(major, minor)``, else None."""
     cleaned = text.strip().lstrip("vV")
     parts = cleaned.replace("-", ".").split(".")
-    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) < 2 or not _number(parts[0]) or not _number(parts[1]):
         return None
     return int(parts[0]), int(parts[1])
+
+
+def _number(part: str) -> bool:
+    """ASCII digits only (``isdigit`` takes ``²`` too) and short enough for ``int``."""
+    return part.isascii() and part.isdigit() and len(part) <= 9
 
 
 def ambient_ready(mesh_version: str) -> bool:

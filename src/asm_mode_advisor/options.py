@@ -9,6 +9,7 @@ import typer
 
 from asm_mode_advisor.config import AssumeMode, FailOn
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
+from asm_mode_advisor.names import namespace_option_problem
 from asm_mode_advisor.render import OutputFormat
 
 OutputOption = Annotated[OutputFormat, typer.Option(
@@ -19,8 +20,19 @@ OutputFileOption = Annotated[Path | None, typer.Option(
 MeshVersionOption = Annotated[str, typer.Option(
     "--mesh-version", help="ASM/Istio version of the mesh (ambient is production-ready "
                            "from 1.25).")]
+
+
+def _namespace_value(value: str) -> str:
+    """A namespace flag value, or a usage error (exit 2): it becomes a folder and a word."""
+    problem = namespace_option_problem(value)
+    if problem is not None:
+        raise typer.BadParameter(problem)
+    return value
+
+
 DefaultNamespaceOption = Annotated[str, typer.Option(
-    "--default-namespace", help="Namespace for objects that name none (as kubectl does).")]
+    "--default-namespace", help="Namespace for objects that name none (as kubectl does).",
+    callback=_namespace_value)]
 RootNamespaceOption = Annotated[str, typer.Option(
     "--root-namespace", help="Istio root namespace (mesh-wide policies live there).")]
 
@@ -30,7 +42,7 @@ FailOnOption = Annotated[FailOn | None, typer.Option(
     case_sensitive=False, show_default=False)]
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", help="Config file (default: the nearest .asm-advisor.yaml from the working "
-                     "directory upward).", dir_okay=False)]
+                     "directory up to the repository root).", dir_okay=False)]
 BaselineOption = Annotated[Path | None, typer.Option(
     "--baseline", help="An earlier JSON report: only findings not in it count toward "
                        "--fail-on.", dir_okay=False)]
@@ -39,6 +51,15 @@ AssumeModeOption = Annotated[AssumeMode | None, typer.Option(
                           "to every namespace (ambient), or to those recommended ambient "
                           "(recommended) [default: labels].", case_sensitive=False,
     show_default=False)]
+AllowEmptyOption = Annotated[bool, typer.Option(
+    "--allow-empty", help="Exit 0 when there is nothing to check (no objects, or every "
+                          "namespace ignored) instead of 2.")]
+MaxFileSizeOption = Annotated[int, typer.Option(
+    "--max-file-size", min=1, metavar="MIB",
+    help="Skip, with an input error, any file (or stdin) larger than this many MiB.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Table: print only the overview and the summary (no per-namespace "
+                          "reasons); other formats are unchanged.")]
 
 DEFAULT_OUTPUT = OutputFormat.TABLE
 __all__ = ["DEFAULT_MESH_VERSION", "DEFAULT_OUTPUT"]

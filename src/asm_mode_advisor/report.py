@@ -22,6 +22,8 @@ from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.model import Resource
 
 SCHEMA_VERSION = "1"
+#: What suppressed a finding: an ``asm-advisor.io/ignore`` annotation or the config file.
+SuppressionSource = Literal["annotation", "config"]
 
 
 _CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -96,12 +98,20 @@ class Reason:
     rule_name: str
     services: Strings = ()
     severity: str
+    #: Suppressed findings still decide the verdict; they only leave the gate and the lists.
+    suppressed: bool | None = None
+    suppressed_by: SuppressionSource | None = None
     title: str
     workloads: Strings = ()
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", fingerprint(self))
+
+    @property
+    def counts(self) -> bool:
+        """True when the finding counts toward the gate: neither suppressed nor in the baseline."""
+        return not self.suppressed and not self.baseline
 
 
 def fingerprint(reason: Reason) -> str:
@@ -119,7 +129,7 @@ def fingerprint(reason: Reason) -> str:
 class SuppressedReason:
     """A finding left out by an annotation or the config file, kept here to be counted."""
 
-    by: Literal["annotation", "config"]
+    by: SuppressionSource
     fingerprint: str
     object: ObjectRef | None = None
     reason: str | None = None
@@ -151,6 +161,11 @@ class NamespaceVerdict:
     baseline_recommendation: str | None = None
     benefits: Annotated[tuple[Benefit, ...], _kept(tuple, Benefit)] = ()
     current_mode: str
+    #: Set when input errors sit in files this namespace's objects came from (see
+    #: ``completeness.py``): the recommendation rests on partial input.
+    incomplete: bool | None = None
+    input_error_files: Strings | None = None
+    input_errors: int | None = None
     name: str
     objects: int = 0
     reasons: Annotated[list[Reason], _kept(list, Reason)] = Field(default_factory=list)
@@ -178,7 +193,11 @@ class Tool(_Model):
 
 
 class SuppressionCounts(_Model):
-    """How many findings suppressions removed, by source and by rule."""
+    """How many findings suppressions took out of the gate, by source and by rule.
+
+    ``ignored_namespaces`` lists namespaces a config ``ignore`` entry with only a namespace
+    left out of the analysis (counted in ``Summary.excluded`` too).
+    """
 
     total: int = 0
     by_source: dict[str, int] = Field(default_factory=dict)
@@ -205,6 +224,10 @@ class Summary(_Model):
     by_kind: dict[str, int]
     unknown_kinds: dict[str, int] = Field(default_factory=dict)
     errors: int = 0
+    #: Namespaces whose recommendation rests on partial input (None when there are none).
+    incomplete_namespaces: list[str] | None = None
+    #: Objects an ``exclude`` entry of the config left out of the analysis (None: none).
+    excluded: int | None = None
     suppressed: SuppressionCounts | None = None
     baseline: BaselineCounts | None = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Literal
 
@@ -11,12 +11,21 @@ from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.locate import FieldLines, line_of
 from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
 from asm_mode_advisor.model import Effect, Mode
-from asm_mode_advisor.report import Benefit, NamespaceVerdict, ObjectRef, Reason, Waypoint
+from asm_mode_advisor.report import (
+    Benefit,
+    NamespaceVerdict,
+    ObjectRef,
+    Reason,
+    SuppressionSource,
+    Waypoint,
+)
 from asm_mode_advisor.rules import Finding
 from asm_mode_advisor.rules.namespace_state import MIXED_MODES
 from asm_mode_advisor.rules.workloads import L4_ONLY
 
 DEFAULT_WAYPOINT_NAME = "waypoint"
+#: What suppresses a finding (None: it counts); called once for each reason built.
+Suppressed = Callable[[Finding], SuppressionSource | None]
 
 
 def recommend(findings: Iterable[Finding]) -> Mode:
@@ -30,10 +39,11 @@ def recommend(findings: Iterable[Finding]) -> Mode:
 
 
 def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None,
-              lines: FieldLines | None = None) -> Reason:
+              lines: FieldLines | None = None, by: SuppressionSource | None = None) -> Reason:
     """A finding as the report prints it, with its field line when ``lines`` has it.
 
-    ``refs`` shares one (frozen) ObjectRef per resource across the reasons of a run.
+    ``refs`` shares one (frozen) ObjectRef per resource across the reasons of a run;
+    ``by`` marks the reason suppressed by an annotation or the config.
     """
     shared = {} if refs is None else refs
     objects = []
@@ -47,7 +57,8 @@ def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None,
         effect=finding.effect.value, severity=finding.severity.value,
         matrix_rows=finding.rows, message=finding.message, objects=tuple(objects),
         services=finding.services, workloads=finding.workloads, field_path=finding.path,
-        field_line=line_of(finding, lines or {}))
+        field_line=line_of(finding, lines or {}), suppressed=True if by else None,
+        suppressed_by=by)
 
 
 def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
@@ -101,20 +112,37 @@ def benefits(mode: Mode) -> tuple[Benefit, ...]:
     return tuple(items)
 
 
-def _summary(mode: Mode, reasons: list[Finding]) -> str:
-    """Top reasons in one line for the table: the strongest effects' rule titles."""
+def _summary(mode: Mode, reasons: list[Reason]) -> str:
+    """Top reasons in one line for the table: the strongest effects' rule names.
+
+    A rule whose every deciding reason is suppressed still decides, and says so.
+    """
     deciding = {Mode.SIDECAR: Effect.BLOCKS_AMBIENT, Mode.AMBIENT_WAYPOINT: Effect.NEEDS_WAYPOINT,
-                Mode.AMBIENT: Effect.FAVOURS_AMBIENT}[mode]
-    titles = list(dict.fromkeys(f.rule.name for f in reasons if f.effect is deciding))
+                Mode.AMBIENT: Effect.FAVOURS_AMBIENT}[mode].value
+    kept: dict[str, bool] = {}
+    for reason in reasons:
+        if reason.effect == deciding:
+            kept[reason.rule_name] = kept.get(reason.rule_name, False) or not reason.suppressed
+    titles = [name if counts else f"{name} (suppressed)" for name, counts in kept.items()]
     if not titles:
         return "no Istio configuration that needs L7 or blocks ambient"
     shown = ", ".join(titles[:3])
     return shown + (f" (+{len(titles) - 3} more)" if len(titles) > 3 else "")
 
 
-def decide(inventory: Inventory, findings: list[Finding],
-           lines: FieldLines | None = None) -> list[NamespaceVerdict]:
-    """A verdict for every namespace in the inventory, sorted by name (``lines``: field lines)."""
+def decide(inventory: Inventory, findings: list[Finding], lines: FieldLines | None = None,
+           suppressed: Suppressed | None = None) -> list[NamespaceVerdict]:
+    """A verdict for every namespace in the inventory, sorted by name (``lines``: field lines).
+
+    Every finding decides, suppressed or not: ``suppressed`` only marks the reasons.
+    """
+    # Mesh-wide findings repeat in every namespace: one frozen Reason (and ObjectRef) each.
+    # Keyed by id(): ``mesh_wide`` and the inventory keep those objects alive all along.
+    refs: dict[int, ObjectRef] = {}
+
+    def reason(finding: Finding) -> Reason:
+        return to_reason(finding, refs, lines, suppressed(finding) if suppressed else None)
+
     by_namespace: dict[str | None, list[Finding]] = defaultdict(list)
     for finding in findings:
         by_namespace[finding.namespace].append(finding)
@@ -122,10 +150,7 @@ def decide(inventory: Inventory, findings: list[Finding],
     modes = {ns: recommend(by_namespace.get(ns, []) + mesh_wide) for ns in inventory.namespaces}
     staying = sorted(ns for ns, mode in modes.items() if mode is Mode.SIDECAR)
     verdicts = []
-    # Mesh-wide findings repeat in every namespace: one frozen Reason (and ObjectRef) each.
-    # Keyed by id(): ``mesh_wide`` and the inventory keep those objects alive all along.
-    refs: dict[int, ObjectRef] = {}
-    shared = {id(finding): to_reason(finding, refs, lines) for finding in mesh_wide}
+    shared = {id(finding): reason(finding) for finding in mesh_wide}
     for namespace in inventory.namespaces:
         own = by_namespace.get(namespace, []) + mesh_wide
         mode = modes[namespace]
@@ -141,10 +166,10 @@ def decide(inventory: Inventory, findings: list[Finding],
                 subject, f"namespace {namespace} needs no L7 feature and nothing blocks "
                          "ambient: ztunnel alone serves it", namespace=namespace))
         own.sort(key=_reason_key)
+        reasons = [shared.get(id(f)) or reason(f) for f in own]
         verdicts.append(NamespaceVerdict(
             name=namespace, current_mode=inventory.current_mode(namespace).value,
-            recommendation=mode.value, summary=_summary(mode, own),
-            reasons=[shared.get(id(f)) or to_reason(f, refs, lines) for f in own],
+            recommendation=mode.value, summary=_summary(mode, reasons), reasons=reasons,
             waypoints=plan_waypoints(namespace, inventory, own) if (
                 mode is Mode.AMBIENT_WAYPOINT) else (),
             benefits=benefits(mode), objects=inventory.counts.get(namespace, 0)))

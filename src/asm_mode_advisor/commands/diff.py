@@ -6,14 +6,15 @@ Exit 0 when the reports read, 2 when one cannot be read.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-EXIT_INPUT = 2
+from asm_mode_advisor.console import EXIT_INPUT, err, out
+from asm_mode_advisor.smallfile import REPORT_LIMIT, FileProblem, parse_json, read_text
+from asm_mode_advisor.text import safe_line
 
 
 class ReportError(Exception):
@@ -29,34 +30,48 @@ class Snapshot:
 
 
 def read_report(path: Path) -> Snapshot:
-    """The recommendations and findings of a JSON report file."""
+    """The recommendations and findings of a JSON report file.
+
+    Missing fields are skipped; a field of the wrong type is an error naming it.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{path}: not a JSON report: {exc}") from None
+        data = parse_json(read_text(path, REPORT_LIMIT))
+    except FileProblem as exc:
+        raise ReportError(f"{path}: not a readable JSON report: {exc}") from None
     namespaces = data.get("namespaces") if isinstance(data, dict) else None
     if not isinstance(namespaces, list):
         raise ReportError(f"{path}: not an asm-advisor JSON report (no 'namespaces' list)")
     snapshot = Snapshot()
-    for verdict in namespaces:
+    for index, verdict in enumerate(namespaces):
         if not isinstance(verdict, dict) or not isinstance(verdict.get("name"), str):
-            continue
-        snapshot.modes[verdict["name"]] = str(verdict.get("recommendation", "?"))
-        for reason in verdict.get("reasons") or []:
-            if isinstance(reason, dict) and isinstance(reason.get("fingerprint"), str):
+            raise ReportError(f"{path}: namespaces[{index}] is not an object with a name")
+        snapshot.modes[verdict["name"]] = _text(verdict.get("recommendation"))
+        reasons = verdict.get("reasons") or []
+        if not isinstance(reasons, list):
+            raise ReportError(f"{path}: namespaces[{index}].reasons is not a list")
+        for reason in reasons:
+            # A suppressed reason explains a verdict but is not a finding that counts.
+            if (isinstance(reason, dict) and isinstance(reason.get("fingerprint"), str)
+                    and reason.get("suppressed") is not True):
                 snapshot.findings.setdefault(reason["fingerprint"], reason)
     return snapshot
 
 
+def _text(value: object) -> str:
+    """A field shown as text: strings and numbers as they are, anything else ``?``."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return "?"
+    return str(value)
+
+
 def _finding_line(reason: dict[str, Any]) -> str:
-    objects = reason.get("objects") or []
-    first = objects[0] if objects and isinstance(objects[0], dict) else {}
-    line = reason.get("fieldLine") or first.get("line")
-    where = f" ({first['file']}:{line})" if first.get("file") and line else ""
-    return f"{reason.get('severity', '?'):<7} {reason.get('ruleId', '?')} " \
-           f"{reason.get('message', '')}{where}"
+    objects = reason.get("objects")
+    first = objects[0] if isinstance(objects, list) and objects else None
+    first = first if isinstance(first, dict) else {}
+    line = _text(reason.get("fieldLine") or first.get("line"))
+    where = f" ({_text(first.get('file'))}:{line})" if first.get("file") and line != "?" else ""
+    return (f"{_text(reason.get('severity')):<7} {_text(reason.get('ruleId'))} "
+            f"{_text(reason.get('message', ''))}{where}")
 
 
 def diff_lines(old: Snapshot, new: Snapshot) -> list[str]:
@@ -83,15 +98,15 @@ def diff_command(
     try:
         before, after = read_report(old), read_report(new)
     except ReportError as exc:
-        typer.echo(f"asm-advisor: error: {exc}", err=True)
+        err(f"error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
     lines = diff_lines(before, after)
     changed = sum(1 for line in lines if line.startswith("~"))
     added = sum(1 for line in lines if line.startswith("+"))
     fixed = sum(1 for line in lines if line.startswith("-"))
     for line in lines:
-        typer.echo(line)
-    typer.echo(f"{changed} recommendation(s) changed, {added} new finding(s), {fixed} fixed")
+        out(safe_line(line))  # names come from the reports: no line may start a CI command
+    out(f"{changed} recommendation(s) changed, {added} new finding(s), {fixed} fixed")
 
 
 def register(app: typer.Typer) -> None:

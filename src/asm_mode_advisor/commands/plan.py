@@ -13,10 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from asm_mode_advisor.analysis import Analysis, Settings, analyze
+from asm_mode_advisor.completeness import describe_inputs, empty_problem
+from asm_mode_advisor.config import Config
 from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err
+from asm_mode_advisor.console import out as write_out
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
-from asm_mode_advisor.options import DefaultNamespaceOption
+from asm_mode_advisor.options import AllowEmptyOption, DefaultNamespaceOption, MaxFileSizeOption
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.sources.reading import DEFAULT_MAX_FILE_MIB, MIB
+from asm_mode_advisor.text import escape_in_strings
 
 if TYPE_CHECKING:
     from asm_mode_advisor.plan.model import Plan
@@ -36,7 +41,9 @@ def render_plan(plan: Plan, output: PlanFormat) -> str:
     """The plan as PLAN.md text or JSON."""
     from asm_mode_advisor.plan.markdown import render_markdown
 
-    return plan.to_json() if output is PlanFormat.JSON else render_markdown(plan)
+    if output is PlanFormat.JSON:
+        return escape_in_strings(plan.to_json())  # same data; no raw bidi or C1 on a screen
+    return render_markdown(plan)
 
 
 def from_cluster(options: ClusterOptions, namespaces: list[str],
@@ -107,6 +114,8 @@ def plan_command(
     ] = None,
     in_cluster: Annotated[bool, typer.Option(
         "--in-cluster", help="With --from-cluster: use the pod's service account.")] = False,
+    allow_empty: AllowEmptyOption = False,
+    max_file_size: MaxFileSizeOption = DEFAULT_MAX_FILE_MIB,
 ) -> None:
     """Write a ready-to-apply migration plan with cost and latency estimates."""
     if mesh_version is not None:
@@ -127,7 +136,8 @@ def plan_command(
             err(f"error: {exc}")
             raise typer.Exit(EXIT_INPUT) from None
     else:
-        loaded = load_paths(paths or [], default_namespace=default_namespace)
+        loaded = load_paths(paths or [], default_namespace=default_namespace,
+                            max_bytes=max_file_size * MIB)
         analysis = analyze(loaded.resources, loaded.errors, Settings(
             mesh_version=mesh_version or DEFAULT_MESH_VERSION,
             default_namespace=default_namespace), files=loaded.files)
@@ -144,6 +154,11 @@ def plan_command(
     missing = sorted(set(namespaces) - set(analysis.inventory.namespaces))
     for name in missing:
         err(f"error: namespace {name!r} is not in the input")
+    empty = empty_problem(analysis.report, "the cluster" if cluster else
+                          describe_inputs(paths or []), Config())
+    if empty is not None:
+        err(f"note: {empty} (--allow-empty)" if allow_empty else f"error: {empty}")
+    failed = bool(plan.errors or missing or (empty and not allow_empty))
     if out is not None:
         try:
             written = write_plan(plan, out)
@@ -152,8 +167,8 @@ def plan_command(
             raise typer.Exit(EXIT_INPUT) from None
         err(f"wrote {len(written)} file(s) to {out}")
     if output is not None or out is None:
-        typer.echo(render_plan(plan, output or PlanFormat.MARKDOWN), nl=False)
-    raise typer.Exit(EXIT_INPUT if plan.errors or missing else EXIT_OK)
+        write_out(render_plan(plan, output or PlanFormat.MARKDOWN), nl=False)
+    raise typer.Exit(EXIT_INPUT if failed else EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,19 +16,28 @@ import typer
 
 from asm_mode_advisor.analysis import Analysis, Settings, analyze
 from asm_mode_advisor.collector import keep_alive_until_exit, paused
-from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err, finish, gate_options
+from asm_mode_advisor.console import (
+    EXIT_INPUT,
+    check_mesh_version,
+    err,
+    finish,
+    gate_options,
+    require_input,
+)
 from asm_mode_advisor.inventory import ROOT_NAMESPACE
 from asm_mode_advisor.live import cluster_facts, detected_mesh_version, resolve_mesh_version
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.model import InputError, Mode
 from asm_mode_advisor.options import (
     DEFAULT_OUTPUT,
+    AllowEmptyOption,
     AssumeModeOption,
     BaselineOption,
     ConfigOption,
     FailOnOption,
     OutputFileOption,
     OutputOption,
+    QuietOption,
 )
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.sources.cluster import (
@@ -41,17 +50,19 @@ from asm_mode_advisor.sources.cluster import (
     only_namespaces,
     read_cluster,
 )
+from asm_mode_advisor.text import safe_line
 
 CLUSTER_SOURCE = "cluster"
 NAMESPACES_LIST = "namespaces/v1"
 
 
 def scan_errors(snapshot: ClusterSnapshot, missing: list[str]) -> list[InputError]:
-    """One error per list the credentials could not read and per namespace not found."""
+    """One error per unreadable list, per namespace not found, per object with a bad name."""
     errors = [InputError(f"forbidden: cannot list {label} cluster-wide; the report leaves "
                          "them out", file=CLUSTER_SOURCE) for label in snapshot.forbidden]
     errors.extend(InputError(f"namespace {name!r} not found", file=CLUSTER_SOURCE)
                   for name in missing)
+    errors.extend(InputError(message, file=CLUSTER_SOURCE) for message in snapshot.invalid)
     return errors
 
 
@@ -73,10 +84,12 @@ def progress_reporter() -> Iterator[Callable[[str], None] | None]:
         yield None
         return
     from rich.console import Console
+    from rich.text import Text
 
     console = Console(stderr=True)
     with console.status("asm-advisor: discovering API groups") as status:
-        yield lambda label: status.update(f"asm-advisor: listing {label}")
+        # A Text, never markup: the label is a kind the cluster named.
+        yield lambda label: status.update(Text(f"asm-advisor: listing {safe_line(label)}"))
 
 
 @dataclass
@@ -101,7 +114,8 @@ def read_live(options: ClusterOptions, namespaces: list[str], mesh_version: str 
     """
     transport = connect(options)
     with progress_reporter() as progress:
-        snapshot = read_cluster(Reader(transport), options.page_size, progress, slim_bodies)
+        reader = Reader(transport, max_total_bytes=options.limits.total_bytes)
+        snapshot = read_cluster(reader, options.page_size, progress, slim_bodies)
     resources = snapshot.resources
     chosen = frozenset(namespaces)
     if chosen:
@@ -177,6 +191,8 @@ def scan_command(
     config: ConfigOption = None,
     baseline: BaselineOption = None,
     assume_mode: AssumeModeOption = None,
+    allow_empty: AllowEmptyOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Scan a live cluster (read-only) and print a verdict per namespace."""
     run = gate_options(ctx, config, mesh_version=mesh_version or DEFAULT_MESH_VERSION,
@@ -195,5 +211,6 @@ def scan_command(
         err(f"error: {exc}")
         raise typer.Exit(EXIT_INPUT) from None
     keep_alive_until_exit()
+    report = require_input(report, "the cluster", run.config, allow_empty)
     finish(report, run, output, output_file,
-           tolerated_errors=len(snapshot.forbidden) if allow_partial else 0)
+           tolerated_errors=len(snapshot.forbidden) if allow_partial else 0, quiet=quiet)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 from asm_mode_advisor.plan.model import (
     Latency,
     NamespacePlan,
@@ -10,6 +12,7 @@ from asm_mode_advisor.plan.model import (
     Step,
     Totals,
 )
+from asm_mode_advisor.text import md_code, md_text, safe_line
 
 
 def cpu(value: int) -> str:
@@ -43,7 +46,7 @@ def render_step(step: Step) -> list[str]:
     out = [f"#### Step {step.number}: {step.title}", ""]
     out += [f"- {line}" for line in step.actions]
     out.append("")
-    out += _block("Apply", [f"kubectl apply -f {path}" for path in step.apply])
+    out += _block("Apply", [f"kubectl apply -f {quote(path)}" for path in step.apply])
     out += _block("Then run", step.commands)
     out += _block("Verify", step.verify)
     out += _block("Rollback", step.rollback)
@@ -63,11 +66,12 @@ def render_latency(item: Latency) -> str:
 def render_namespace(plan: NamespacePlan) -> list[str]:
     """The section of one namespace: waypoints, estimates, steps, manual review."""
     estimate = plan.estimate
-    out = [f"### Namespace `{plan.name}`: {plan.recommendation} (now: {plan.current_mode})", ""]
+    out = [f"### Namespace {md_code(plan.name)}: {plan.recommendation} "
+           f"(now: {plan.current_mode})", ""]
     for waypoint in plan.waypoints:
         state = "exists" if waypoint.exists else "created in step 2"
-        out.append(f"- waypoint `{waypoint.name}` (for: {waypoint.for_}, bound by "
-                   f"{waypoint.bound_by}, {state}): {', '.join(waypoint.services) or '-'}")
+        out.append(f"- waypoint {md_code(waypoint.name)} (for: {waypoint.for_}, bound by "
+                   f"{waypoint.bound_by}, {state}): {md_text(', '.join(waypoint.services)) or '-'}")
     out += ["", f"Estimates [{', '.join(estimate.rows)}]:", "",
             f"- sidecars: {pair(estimate.sidecars)} over {len(estimate.workloads)} workload(s)",
             *(f"  - {w.workload}: {w.replicas} × {pair(w.per_pod)} = {pair(w.total)} "
@@ -78,7 +82,7 @@ def render_namespace(plan: NamespacePlan) -> list[str]:
         out += render_step(step)
     if plan.manual:
         out += ["#### Review by hand", ""]
-        out += [f"- `{item.object}`: {item.reason}"
+        out += [f"- {md_code(item.object)}: {md_text(item.reason)}"
                 + (f" [{', '.join(item.rows)}]" if item.rows else "") for item in plan.manual]
         out.append("")
     return out
@@ -117,7 +121,7 @@ def render_totals(totals: Totals, plan: Plan) -> list[str]:
 def render_markdown(plan: Plan) -> str:
     """The whole PLAN.md."""
     out = ["# asm-advisor migration plan", "",
-           f"Mesh version {plan.mesh_version}, read from {plan.source}: "
+           f"Mesh version {md_text(plan.mesh_version)}, read from {plan.source}: "
            f"{len(plan.namespaces)} namespace(s) to move, {len(plan.stays_on_sidecar)} staying "
            f"on sidecar, {len(plan.skipped)} skipped.", "",
            "Run every command from the directory that holds this file, one namespace and one "
@@ -133,14 +137,18 @@ def render_markdown(plan: Plan) -> str:
     if plan.stays_on_sidecar:
         out += ["## Staying on sidecar", ""]
         for stay in plan.stays_on_sidecar:
-            out += [f"### Namespace `{stay.name}` (now: {stay.current_mode})", "", "Why:", "",
+            out += [f"### Namespace {md_code(stay.name)} (now: {stay.current_mode})", "",
+                    "Why:", "",
                     *(f"- {line}" for line in stay.why), "", "What would unblock it:", "",
                     *(f"- {line}" for line in stay.unblock), ""]
     if plan.skipped:
-        out += ["## Skipped", "", *(f"- `{s.name}`: {s.reason}" for s in plan.skipped), ""]
+        out += ["## Skipped", "",
+                *(f"- {md_code(s.name)}: {md_text(s.reason)}" for s in plan.skipped), ""]
     if plan.errors:
         out += ["## Input errors", ""]
-        out += [f"- {e.file or '<input>'}{f':{e.line}' if e.line else ''}: {e.message}"
+        out += [f"- {md_text(e.file or '<input>')}{f':{e.line}' if e.line else ''}: "
+                f"{md_text(e.message)}"
                 for e in plan.errors]
         out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
+    # Each entry is one line: a name holding a newline or an escape must not add one.
+    return "\n".join(safe_line(line) for line in out).rstrip("\n") + "\n"

@@ -6,6 +6,7 @@ Paths in commands are relative to the plan directory (where PLAN.md is).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from shlex import quote
 from typing import Any
 
 from asm_mode_advisor.inventory import INJECTION_LABEL, REVISION_LABEL, Inventory
@@ -54,9 +55,10 @@ def _originals(resources: list[Resource]) -> list[dict[str, Any]]:
 
 
 def _restart_command(inventory: Inventory, namespace: str) -> str | None:
-    names = [f"{w.resource.kind.lower()}/{w.resource.name}"
+    names = [quote(f"{w.resource.kind.lower()}/{w.resource.name}")
              for w in inventory.workloads(namespace) if w.resource.kind in RESTARTABLE]
-    return f"kubectl -n {namespace} rollout restart {' '.join(names)}" if names else None
+    return f"kubectl -n {quote(namespace)} rollout restart {' '.join(names)}" if (
+        names) else None
 
 
 def planned_waypoints(verdict: NamespaceVerdict, per_service: bool) -> list[PlannedWaypoint]:
@@ -94,6 +96,7 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
     """Files, steps and manual items of one namespace."""
     inventory, ns, waypoints = data.inventory, data.verdict.name, data.waypoints
     files = Files(ns)
+    qns = quote(ns)  # every name in a command is quoted (names are validated at load, too)
     manual: list[ManualItem] = []
     own = [f for f in data.findings if f.namespace == ns]
 
@@ -119,10 +122,12 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                   *(["kubectl get crd gateways.gateway.networking.k8s.io "
                      "httproutes.gateway.networking.k8s.io"] if waypoints else [])],
         verify=["kubectl -n istio-system rollout status daemonset/ztunnel",
-                *([f"kubectl -n {ns} get networkpolicy "
-                   f"{' '.join(r.name for r in netpol_originals)} -o yaml | grep -c 15008"]
+                *([f"kubectl -n {qns} get networkpolicy "
+                   f"{' '.join(quote(r.name) for r in netpol_originals)} -o yaml "
+                   "| grep -c 15008"]
                   if netpols else [])],
-        rollback=[f"kubectl apply -f {netpol_back}"] if netpol_back else ["nothing to undo"])
+        rollback=[f"kubectl apply -f {quote(netpol_back)}"] if netpol_back else [
+            "nothing to undo"])
 
     # Step 2: waypoints.
     new_waypoints = [waypoint_gateway(w.name, ns, w.for_) for w in waypoints if not w.exists]
@@ -138,10 +143,11 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                     + " (not yet: the migration guide activates waypoints at enrolment)"]
                    if waypoints else ["no waypoint: every need is L4 (N-SKIPL7)"])],
         apply=[p for p in (waypoint_file,) if p],
-        verify=[f"kubectl -n {ns} wait --for=condition=Programmed gateway/{w.name} "
-                "--timeout=120s" for w in waypoints]
-        + ([f"istioctl waypoint status -n {ns}"] if waypoints else []),
-        rollback=[f"kubectl delete -f {waypoint_file}"] if waypoint_file else ["nothing to undo"])
+        verify=[f"kubectl -n {qns} wait --for=condition=Programmed "
+                f"{quote(f'gateway/{w.name}')} --timeout=120s" for w in waypoints]
+        + ([f"istioctl waypoint status -n {qns}"] if waypoints else []),
+        rollback=[f"kubectl delete -f {quote(waypoint_file)}"] if waypoint_file else [
+            "nothing to undo"])
 
     # Step 3: policy rewrites.
     taken = {(r.kind, r.name) for r in inventory.in_namespace(ns)}
@@ -173,12 +179,12 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                           for rule in c["spec"]["rules"]) else []),
                  *([] if created else ["nothing to rewrite"])],
         apply=[p for p in (policy_file,) if p],
-        commands=[f"kubectl delete -f {vs_cleanup}  # right away: never keep a VirtualService "
-                  "and an HTTPRoute for one host"] if vs_cleanup else [],
-        verify=[f"kubectl -n {ns} get httproute,authorizationpolicy,requestauthentication",
-                f"istioctl analyze -n {ns}"] if created else [],
-        rollback=[*([f"kubectl apply -f {vs_back}"] if vs_back else []),
-                  *([f"kubectl delete -f {policy_file}"] if policy_file else [])]
+        commands=[f"kubectl delete -f {quote(vs_cleanup)}  # right away: never keep a "
+                  "VirtualService and an HTTPRoute for one host"] if vs_cleanup else [],
+        verify=[f"kubectl -n {qns} get httproute,authorizationpolicy,requestauthentication",
+                f"istioctl analyze -n {qns}"] if created else [],
+        rollback=[*([f"kubectl apply -f {quote(vs_back)}"] if vs_back else []),
+                  *([f"kubectl delete -f {quote(policy_file)}"] if policy_file else [])]
         or ["nothing to undo"])
 
     # Step 4: enrolment.
@@ -217,17 +223,17 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                     " (selector L7 policies left on ztunnel deny all traffic)"]
                    if after_restart else [])],
         apply=[enrol_file] if enrol_file else [],
-        commands=[f"kubectl label namespace {ns} {INJECTION_LABEL}- {REVISION_LABEL}-",
+        commands=[f"kubectl label namespace {qns} {INJECTION_LABEL}- {REVISION_LABEL}-",
                   *([restart] if restart else []),
-                  *([f"kubectl delete -f {cleanup}"] if cleanup else [])],
-        verify=[f"istioctl ztunnel-config workloads --namespace {ns}  # protocol HBONE",
-                f"kubectl -n {ns} get pods -L istio.io/dataplane-mode,istio.io/use-waypoint",
-                f"kubectl -n {ns} get pods -o jsonpath='{{range .items[*]}}{{.metadata.name}} "
+                  *([f"kubectl delete -f {quote(cleanup)}"] if cleanup else [])],
+        verify=[f"istioctl ztunnel-config workloads --namespace {qns}  # protocol HBONE",
+                f"kubectl -n {qns} get pods -L istio.io/dataplane-mode,istio.io/use-waypoint",
+                f"kubectl -n {qns} get pods -o jsonpath='{{range .items[*]}}{{.metadata.name}} "
                 "{.spec.containers[*].name}{\"\\n\"}{end}' | grep istio-proxy || true"],
-        rollback=[f"kubectl label namespace {ns} istio.io/dataplane-mode- "
+        rollback=[f"kubectl label namespace {qns} istio.io/dataplane-mode- "
                   "istio.io/use-waypoint-"
-                  + (f" {' '.join(old_labels)}" if old_labels else ""),
-                  *([f"kubectl apply -f {enrol_back}"] if enrol_back else []),
+                  + (f" {' '.join(quote(label) for label in old_labels)}" if old_labels else ""),
+                  *([f"kubectl apply -f {quote(enrol_back)}"] if enrol_back else []),
                   *([restart] if restart else [])])
 
     # Step 5: verify the whole namespace.
@@ -236,10 +242,10 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
         actions=["pods run without an istio-proxy container and ztunnel lists them (HBONE)",
                  *(["L7 behaviour (routes, JWT, authorization, telemetry) works at the "
                     "waypoint"] if waypoints else [])],
-        verify=[f"istioctl ztunnel-config workloads --namespace {ns}",
-                *([f"istioctl waypoint status -n {ns}"] if waypoints else []),
-                f"kubectl -n {ns} get pods -L istio.io/dataplane-mode",
-                f"asm-advisor analyze <manifests with {ns}/*.yaml applied>  # current: ambient"],
+        verify=[f"istioctl ztunnel-config workloads --namespace {qns}",
+                *([f"istioctl waypoint status -n {qns}"] if waypoints else []),
+                f"kubectl -n {qns} get pods -L istio.io/dataplane-mode",
+                f"asm-advisor analyze <manifests with {qns}/*.yaml applied>  # current: ambient"],
         rollback=["roll back steps 4, 3, 2 and 1, in that order"])
 
     if waypoints and _findings_of(own, frozenset({INGRESS_ONLY_RULE})):

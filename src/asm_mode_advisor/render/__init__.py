@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from asm_mode_advisor.render import github, json_yaml, markdown, sarif
 from asm_mode_advisor.report import Report
+from asm_mode_advisor.text import defuse_commands, escape_in_strings
 
 
 class OutputFormat(StrEnum):
@@ -20,33 +22,51 @@ class OutputFormat(StrEnum):
     GITHUB = "github"
 
 
-#: A format's text in pieces: the report, and whether to colour it (only the table does).
-Chunks = Callable[[Report, bool], Iterable[str]]
+@dataclass(frozen=True)
+class View:
+    """How to show a report: plain data, so renderers import neither the gate nor the config.
+
+    Only the table uses it: colours, the ``--fail-on`` threshold its marks and footer show
+    (None: never), and ``quiet`` (the overview and the summary only).
+    """
+
+    color: bool = False
+    fail_on: str | None = "error"
+    quiet: bool = False
 
 
-def _table(report: Report, color: bool) -> Iterable[str]:
+#: A format's text in pieces, from the report and how to show it.
+Chunks = Callable[[Report, View], Iterable[str]]
+
+
+def _table(report: Report, view: View) -> Iterable[str]:
     # Imported on use: rich is only needed for the table, and scan -o json never draws one.
     from asm_mode_advisor.render import table
 
-    return table.chunks(report, color)
+    # Whole lines: a long message folded at a space must not start a line with "::".
+    return map(defuse_commands, table.chunks(report, view.color, fail_on=view.fail_on,
+                                             quiet=view.quiet))
 
 
 #: Every format is written piece by piece, so none holds its whole text.
 CHUNKS: dict[OutputFormat, Chunks] = {
     OutputFormat.TABLE: _table,
-    OutputFormat.JSON: lambda report, _: report.json_chunks(),
+    # Same data; DEL, C1, separators and bidi marks in names written as \uNNNN escapes.
+    OutputFormat.JSON: lambda report, _: map(escape_in_strings, report.json_chunks()),
     OutputFormat.YAML: lambda report, _: json_yaml.yaml_chunks(report),
-    OutputFormat.SARIF: lambda report, _: sarif.chunks(report),
-    OutputFormat.MARKDOWN: markdown.chunks,
-    OutputFormat.GITHUB: github.chunks,
+    OutputFormat.SARIF: lambda report, _: map(escape_in_strings, sarif.chunks(report)),
+    OutputFormat.MARKDOWN: lambda report, _: markdown.chunks(report),
+    OutputFormat.GITHUB: lambda report, _: github.chunks(report),
 }
 
 
-def render_chunks(report: Report, output: OutputFormat, color: bool = False) -> Iterable[str]:
-    """A report in one format, in pieces."""
-    return CHUNKS[output](report, color)
+def render_chunks(report: Report, output: OutputFormat, color: bool = False,
+                  view: View | None = None) -> Iterable[str]:
+    """A report in one format, in pieces (``view``, when given, wins over ``color``)."""
+    return CHUNKS[output](report, view or View(color=color))
 
 
-def render(report: Report, output: OutputFormat, color: bool = False) -> str:
+def render(report: Report, output: OutputFormat, color: bool = False,
+           view: View | None = None) -> str:
     """A report in one format, as one text."""
-    return "".join(render_chunks(report, output, color))
+    return "".join(render_chunks(report, output, color, view))

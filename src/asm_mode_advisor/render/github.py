@@ -10,23 +10,21 @@ from collections.abc import Iterator
 from operator import attrgetter
 from pathlib import Path
 
+from asm_mode_advisor.completeness import partial_note
 from asm_mode_advisor.gate import counted
 from asm_mode_advisor.model import Severity
 from asm_mode_advisor.render.order import sort_by
 from asm_mode_advisor.render.sarif import artifact_path, location_line, repo_root
 from asm_mode_advisor.report import Reason, Report
+from asm_mode_advisor.text import gh_data, gh_property
 
 LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 
 
-def escape_data(text: str) -> str:
-    """Escape a message the way the Actions runner unescapes it."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a property value (``file``, ``title``): also ``:`` and ``,``."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+#: A message and a property value as the runner unescapes them; control characters from
+#: the input are escaped first, so no name can end the command or colour the log.
+escape_data = gh_data
+escape_property = gh_property
 
 
 def annotation(reason: Reason, root_path: str | None = None,
@@ -58,12 +56,31 @@ def ordered(report: Report) -> list[Reason]:
     return reasons
 
 
+def left_out(report: Report) -> str | None:
+    """A notice saying how many findings were suppressed and objects excluded (None: none)."""
+    parts = []
+    if report.summary.suppressed is not None:
+        parts.append(f"{report.summary.suppressed.total} finding(s) suppressed")
+    if report.summary.excluded:
+        parts.append(f"{report.summary.excluded} object(s) excluded")
+    if not parts:
+        return None
+    return f"::notice title=asm-advisor::{escape_data('; '.join(parts))}"
+
+
 def chunks(report: Report, color: bool = False) -> Iterator[str]:
-    """Every counted finding as an annotation line, most severe first."""
+    """Every counted finding as an annotation line, most severe first, then what was left out."""
     root = str(repo_root())
     paths: dict[str, str] = {}
     for reason in ordered(report):
         yield annotation(reason, root, paths) + "\n"
+    for verdict in report.namespaces:
+        if verdict.incomplete:
+            yield (f"::warning title={escape_property('asm-advisor incomplete input')}::"
+                   f"{escape_data(f'namespace {verdict.name}: {partial_note(verdict)}')}\n")
+    notice = left_out(report)
+    if notice is not None:
+        yield notice + "\n"
 
 
 def render(report: Report, color: bool = False) -> str:

@@ -9,17 +9,22 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
+from asm_mode_advisor.completeness import partial_note
 from asm_mode_advisor.gate import counted
 from asm_mode_advisor.model import Severity
 from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
+from asm_mode_advisor.text import html_text, md_code, md_text, safe_line
 
 HEADINGS = {"error": "Errors", "warning": "Warnings", "note": "Notes"}
 MAX_LISTED = 50
 
 
 def cell(text: str) -> str:
-    """Text safe inside a table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Our own Markdown (code spans kept) safe inside a table cell: one line, pipes escaped.
+
+    Text from the input goes through ``md_text`` or ``md_code`` instead.
+    """
+    return safe_line(text).replace("|", "\\|")
 
 
 def where(reason: Reason) -> str:
@@ -29,15 +34,17 @@ def where(reason: Reason) -> str:
         return ""
     if first.file:
         line = reason.field_line or first.line
-        return f"`{first.file}:{line}`" if line else f"`{first.file}`"
-    return f"`{first.kind}/{first.namespace or ''}/{first.name}`".replace("//", "/")
+        return md_code(f"{first.file}:{line}" if line else first.file)
+    return md_code(f"{first.kind}/{first.namespace or ''}/{first.name}".replace("//", "/"))
 
 
 def item(reason: Reason) -> str:
     """One finding as a list item."""
     location = where(reason)
     known = " _(in baseline)_" if reason.baseline else ""
-    return (f"- **{reason.rule_id}** {reason.message}"
+    if reason.suppressed:
+        known += f" _(suppressed by {reason.suppressed_by or 'config'})_"
+    return (f"- **{reason.rule_id}** {md_text(reason.message)}"
             + (f" — {location}" if location else "")
             + f" [{', '.join(reason.matrix_rows)}]{known}")
 
@@ -61,8 +68,13 @@ def _table(report: Report) -> Iterator[str]:
         changed = (f" (was {verdict.baseline_recommendation})"
                    if verdict.recommendation_changed and verdict.baseline_recommendation
                    else "")
-        yield (f"| {cell(verdict.name)} | {verdict.current_mode} | "
-               f"**{verdict.recommendation}**{changed} | {cell(verdict.summary)} |")
+        partial = " ⚠️ incomplete" if verdict.incomplete else ""
+        yield (f"| {md_text(verdict.name)} | {verdict.current_mode} | "
+               f"**{verdict.recommendation}**{changed}{partial} | {md_text(verdict.summary)} |")
+    if report.summary.incomplete_namespaces:
+        yield from ("", f"> ⚠️ **Incomplete input**: the recommendation for "
+                        f"{md_text(', '.join(report.summary.incomplete_namespaces))} rests on "
+                        "partial input (input errors in their files; see the details).")
 
 
 def _order(reason: Reason) -> tuple[str, str, str]:
@@ -82,15 +94,18 @@ def _findings(reasons: list[Reason], counts: dict[str, int]) -> Iterator[str]:
 
 
 def _details(verdict: NamespaceVerdict) -> list[str]:
-    summary = (f"<b>{verdict.name}</b>: {verdict.recommendation} (now: {verdict.current_mode}, "
-               f"{len(verdict.reasons)} reason(s))")
+    # Inside HTML Markdown escapes do not apply: the name is escaped as HTML.
+    summary = (f"<b>{html_text(verdict.name)}</b>: {verdict.recommendation} "
+               f"(now: {verdict.current_mode}, {len(verdict.reasons)} reason(s))")
     lines = ["", f"<details><summary>{summary}</summary>", ""]
+    if verdict.incomplete:
+        lines.append(f"- ⚠️ {cell(partial_note(verdict, code=True))}")
     lines += [item(r) for r in verdict.reasons] or ["- no findings"]
     for waypoint in verdict.waypoints:
         served = ", ".join(waypoint.services or waypoint.workloads) or "the namespace"
         state = "exists" if waypoint.exists else "to create"
-        lines.append(f"- waypoint `{waypoint.name}` (for: {waypoint.for_}, {state}) serves: "
-                     f"{served}")
+        lines.append(f"- waypoint {md_code(waypoint.name)} (for: {waypoint.for_}, {state}) "
+                     f"serves: {md_text(served)}")
     if verdict.suppressed:
         lines.append(f"- {len(verdict.suppressed)} finding(s) suppressed: " + ", ".join(
             f"{s.rule_id} ({s.by})" for s in verdict.suppressed))
@@ -99,14 +114,18 @@ def _details(verdict: NamespaceVerdict) -> list[str]:
 
 def _footer(report: Report) -> list[str]:
     parts = [f"{report.summary.namespaces} namespace(s)", f"{report.summary.objects} object(s)",
-             f"mesh version {report.mesh_version}"]
+             f"mesh version {md_text(report.mesh_version)}"]
     if report.summary.suppressed is not None:
         parts.append(f"{report.summary.suppressed.total} finding(s) suppressed")
+    if report.summary.excluded:
+        parts.append(f"{report.summary.excluded} object(s) excluded")
     if report.summary.baseline is not None:
         parts.append(f"{report.summary.baseline.new} new, {report.summary.baseline.fixed} "
                      "fixed since the baseline")
     if report.errors:
         parts.append(f"{len(report.errors)} input error(s)")
+    if report.summary.incomplete_namespaces:
+        parts.append(f"{len(report.summary.incomplete_namespaces)} namespace(s) incomplete")
     return ["", "_" + "; ".join(parts) + "._"]
 
 

@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning: every rule, and one result per counted finding.
 
-Suppressed findings are not in the report's reasons, and baselined ones are left out here,
-because GitHub ignores SARIF ``suppressions``. Paths are relative to the repository root
+Suppressed and baselined findings are left out here, because GitHub ignores SARIF
+``suppressions``; how many were suppressed (and objects excluded) is in the run's
+``properties``. Paths are relative to the repository root
 (the folder holding ``.git`` above the working directory, else the working directory).
 """
 
@@ -18,6 +19,7 @@ from asm_mode_advisor import __version__
 from asm_mode_advisor.gate import counted
 from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.matrix import ROWS_BY_ID
+from asm_mode_advisor.render import sarif_partial
 from asm_mode_advisor.render.order import sort_by
 from asm_mode_advisor.report import Reason, Report
 from asm_mode_advisor.rules import ALL_RULES, Rule
@@ -82,12 +84,16 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
     }
 
 
+def _artifact(uri: str) -> dict[str, str]:
+    """An artifact location: relative URIs are resolved against ``%SRCROOT%``."""
+    return {"uri": uri} if uri.startswith("file:") else {"uri": uri, "uriBaseId": "%SRCROOT%"}
+
+
 def result(reason: Reason, index: dict[str, int], uri: str) -> dict[str, Any]:
     """A SARIF result for a finding whose first object is in the file at ``uri``."""
     first = reason.objects[0]
     qualified = "/".join(part for part in (first.kind, first.namespace, first.name) if part)
-    artifact = {"uri": uri} if uri.startswith("file:") else {"uri": uri,
-                                                               "uriBaseId": "%SRCROOT%"}
+    artifact = _artifact(uri)
     return {
         "ruleId": reason.rule_id,
         "ruleIndex": index[reason.rule_id],
@@ -128,37 +134,58 @@ def located(report: Report, root: Path) -> tuple[list[Reason], dict[str, str]]:
     return found, uris
 
 
-def _log(results: list[dict[str, Any]] | Lazy) -> dict[str, Any]:
-    return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "asm-advisor", "version": __version__, "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
-                "rules": [rule_descriptor(rule) for rule in ALL_RULES],
-            }},
-            "columnKind": "utf16CodeUnits",
-            "results": results,
-        }],
+def left_out(report: Report) -> dict[str, int]:
+    """The run's property bag: findings suppressed and objects excluded, when any."""
+    counts: dict[str, int] = {}
+    if report.summary.suppressed is not None:
+        counts["suppressedFindings"] = report.summary.suppressed.total
+    if report.summary.excluded:
+        counts["excludedObjects"] = report.summary.excluded
+    return counts
+
+
+def _log(results: list[dict[str, Any]] | Lazy, properties: dict[str, int],
+         partial: dict[str, Any] | None = None) -> dict[str, Any]:
+    rules = [rule_descriptor(rule) for rule in ALL_RULES]
+    if partial:  # only a run with incomplete namespaces describes the input pseudo-rule
+        rules.append(sarif_partial.input_rule(INFORMATION_URI))
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "asm-advisor", "version": __version__, "semanticVersion": __version__,
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }},
+        "columnKind": "utf16CodeUnits",
+        "results": results,
     }
+    if properties:
+        run["properties"] = properties
+    if partial:
+        run["properties"] = {**run.get("properties", {}), **partial["properties"]}
+        run["invocations"] = partial["invocations"]
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 def _results(report: Report, root: Path | None) -> Iterator[dict[str, Any]]:
     index = {rule.id: position for position, rule in enumerate(ALL_RULES)}
-    reasons, uris = located(report, root or repo_root())
+    base = root or repo_root()
+    reasons, uris = located(report, base)
     for reason in reasons:
         yield result(reason, index, uris[reason.objects[0].file or ""])
+    yield from sarif_partial.results(report, lambda file: _artifact(artifact_uri(file, base)),
+                                     len(ALL_RULES))
 
 
 def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
     """The whole SARIF log as plain data."""
-    return _log(list(_results(report, root)))
+    return _log(list(_results(report, root)), left_out(report),
+                sarif_partial.run_facts(report))
 
 
 def chunks(report: Report, root: Path | None = None) -> Iterator[str]:
     """SARIF as deterministic JSON in pieces (one result's text at a time)."""
-    yield from iter_json(_log(Lazy(_results(report, root))))
+    yield from iter_json(_log(Lazy(_results(report, root)), left_out(report),
+                              sarif_partial.run_facts(report)))
     yield "\n"
 
 

@@ -14,14 +14,25 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from asm_mode_advisor.completeness import partial_note
+from asm_mode_advisor.model import Severity
 from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
+from asm_mode_advisor.text import safe_line
 
 MODE_STYLE = {"sidecar": "yellow", "ambient": "green", "ambient-waypoint": "cyan",
               "conflict": "red", "none": "dim"}
 EFFECT_MARK = {"blocks-ambient": "✗", "needs-waypoint": "◆", "favours-ambient": "✓",
                "migration-chore": "•", "info": "·"}
+EFFECT_WORDS = {"blocks-ambient": "blocks ambient", "needs-waypoint": "needs waypoint",
+                "favours-ambient": "favours ambient", "migration-chore": "chore",
+                "info": "info"}
+#: Marks a finding that fails the gate: a mark of its own, never one of the advice marks.
+GATE_MARK = "✖"
+GATE_STYLE = "bold red"
 MAX_REASONS_PER_RULE = 5
 WIDTH = 110
+#: After the recommendation of a namespace read in part (input errors in its files).
+INCOMPLETE_MARK = "*"
 
 
 def _where(reason: Reason) -> str:
@@ -43,11 +54,11 @@ _HEADERS = ("namespace", "current", "recommendation", "top reasons")
 
 
 def _overview_cells(verdict: NamespaceVerdict) -> tuple[str, Text, Text, str]:
-    return (verdict.name,
+    return (safe_line(verdict.name),
             Text(verdict.current_mode, style=MODE_STYLE.get(verdict.current_mode, "")),
-            Text(verdict.recommendation,
+            Text(verdict.recommendation + (INCOMPLETE_MARK if verdict.incomplete else ""),
                  style="bold " + MODE_STYLE.get(verdict.recommendation, "")),
-            verdict.summary)
+            safe_line(verdict.summary))
 
 
 def _overview_table(rows: list[tuple[str, Text, Text, str]], widths: list[int] | None,
@@ -183,7 +194,10 @@ def _wrapped(segments: list[Segment], width: int, first: list[Segment], rest: st
     """``segments`` folded to ``width`` cells; the first line after ``first``, others ``rest``.
 
     Plain strings without colours; with them, styled rich text cut at the same places.
+    Names and messages come from the input: control characters are shown escaped.
     """
+    segments = [(safe_line(text), style) for text, style in segments]
+    first = [(safe_line(text), style) for text, style in first]
     lines = fold("".join(text for text, _ in segments), width)
     if not color:
         head = "".join(text for text, _ in first)
@@ -215,16 +229,46 @@ def _cut_points(lines: list[str]) -> list[int]:
     return list(accumulate(len(line) for line in lines[:-1]))
 
 
-def _reason_rows(verdict: NamespaceVerdict) -> list[Row]:
+def threshold(fail_on: str | None) -> int | None:
+    """The lowest severity rank that fails the gate (None: nothing fails)."""
+    if fail_on is None or fail_on not in {severity.value for severity in Severity}:
+        return None
+    return Severity(fail_on).rank
+
+
+def fails(reason: Reason, rank: int | None) -> bool:
+    """True when the reason counts toward the gate and is at or above ``rank``."""
+    return rank is not None and reason.counts and Severity(reason.severity).rank >= rank
+
+
+def failing_count(report: Report, fail_on: str | None) -> int:
+    """Findings that fail the gate, once each, as ``gate.failing`` counts them."""
+    rank = threshold(fail_on)
+    return len({r.fingerprint for v in report.namespaces for r in v.reasons if fails(r, rank)})
+
+
+def legend(fail_on: str | None) -> str:
+    """One line (of at most ``WIDTH`` cells) explaining the marks of the reasons."""
+    marks = [f"{EFFECT_MARK[effect]} {word}" for effect, word in EFFECT_WORDS.items()]
+    if threshold(fail_on) is not None:
+        marks.insert(0, f"{GATE_MARK} fails the gate (--fail-on {fail_on})")
+    return "  ".join(marks)
+
+
+def _reason_rows(verdict: NamespaceVerdict, rank: int | None = None) -> list[Row]:
     rows: list[Row] = []
     shown: dict[str, int] = {}
     for reason in verdict.reasons:
         shown[reason.rule_id] = shown.get(reason.rule_id, 0) + 1
         if shown[reason.rule_id] > MAX_REASONS_PER_RULE:
             continue
-        label = [(f"  {EFFECT_MARK.get(reason.effect, '-')} ", ""), (reason.rule_id, "bold")]
+        mark = f" {EFFECT_MARK.get(reason.effect, '-')} "
+        label = ([(GATE_MARK, GATE_STYLE), (mark, ""), (reason.rule_id, GATE_STYLE)]
+                 if fails(reason, rank) else [(" " + mark, ""), (reason.rule_id, "bold")])
         text = [(reason.message, ""), (_where(reason), "dim"),
                 (f" [{', '.join(reason.matrix_rows)}]", "magenta")]
+        if reason.suppressed:
+            text.append((f" (suppressed by {reason.suppressed_by or 'config'})", "yellow"))
         rows.append((label, text))
     for rule_id, count in sorted(shown.items()):
         if count > MAX_REASONS_PER_RULE:
@@ -234,14 +278,17 @@ def _reason_rows(verdict: NamespaceVerdict) -> list[Row]:
     return rows
 
 
-def _details(verdict: NamespaceVerdict, color: bool) -> Iterator[str | Text]:
+def _details(verdict: NamespaceVerdict, color: bool,
+             rank: int | None = None) -> Iterator[str | Text]:
     """A namespace's heading, reasons, waypoints and benefits, line by line."""
     yield ""
     heading = [(f"{verdict.name}: ", "bold"),
                (verdict.recommendation, "bold " + MODE_STYLE.get(verdict.recommendation, "")),
                (f"  (now: {verdict.current_mode}, {verdict.objects} objects)", "bold")]
     yield from _wrapped(heading, WIDTH, [], "", color)
-    rows = _reason_rows(verdict)
+    rows = _reason_rows(verdict, rank)
+    if verdict.incomplete:
+        rows.insert(0, ([(f"  {INCOMPLETE_MARK}", "bold red")], [(partial_note(verdict), "red")]))
     for waypoint in verdict.waypoints:
         served = ", ".join(waypoint.services or waypoint.workloads) or "the namespace"
         state = "exists" if waypoint.exists else "to create"
@@ -267,36 +314,65 @@ def _cluster_line(facts: dict[str, Any]) -> str:
     return "cluster: " + "; ".join(parts)
 
 
-def chunks(report: Report, color: bool = False) -> Iterator[str]:
-    """The terminal view in pieces: the overview, each namespace, the summary."""
+def _summary_line(report: Report) -> str:
+    """Counts of the whole run in one line, with what suppressions and exclusions left out."""
+    summary = report.summary
+    counts = ", ".join(f"{count} {mode}" for mode, count in summary.by_recommendation.items())
+    origin = ("the cluster" if report.source == "cluster" else f"{summary.files} file(s)")
+    line = (f"{summary.namespaces} namespaces ({counts}); {summary.objects} objects from "
+            f"{origin}; {summary.errors} input error(s)")
+    if summary.suppressed is not None:
+        line += f"; {summary.suppressed.total} finding(s) suppressed"
+    if summary.excluded:
+        line += f"; {summary.excluded} object(s) excluded"
+    return line + f"; mesh version {report.mesh_version}"
+
+
+def chunks(report: Report, color: bool = False, *, fail_on: str | None = "error",
+           quiet: bool = False) -> Iterator[str]:
+    """The terminal view in pieces: the overview, each namespace, the summary.
+
+    ``fail_on`` marks the findings that fail the gate and counts them in the footer;
+    ``quiet`` leaves out the namespaces' details (and so the legend of their marks).
+    """
+    # markup=False: names are text, never rich markup ("[/oops]" or a hidden "[link=...]").
     console = Console(file=io.StringIO(), width=WIDTH, force_terminal=color,
-                      no_color=not color, highlight=False, emoji=False,
+                      no_color=not color, highlight=False, emoji=False, markup=False,
                       color_system="standard" if color else None)
 
     def taken() -> str:
         return "".join(_taken(console))
 
     yield from _overview(console, report)
-    for verdict in report.namespaces:
-        lines = list(_details(verdict, color))
+    rank = threshold(fail_on)
+    if report.namespaces and not quiet:
+        console.print()
+        console.print(legend(fail_on), style="dim")
+        yield taken()
+    for verdict in [] if quiet else report.namespaces:
+        lines = list(_details(verdict, color, rank))
         if color:
             console.print(Text("\n").join(Text(line) if isinstance(line, str) else line
                                            for line in lines), soft_wrap=True)
             yield taken()
         else:
             yield "".join(str(line).rstrip() + "\n" for line in lines)
-    summary = report.summary
-    counts = ", ".join(f"{count} {mode}" for mode, count in summary.by_recommendation.items())
     console.print()
-    origin = ("the cluster" if report.source == "cluster" else f"{summary.files} file(s)")
-    console.print(f"{summary.namespaces} namespaces ({counts}); {summary.objects} objects from "
-                  f"{origin}; {summary.errors} input error(s); mesh version "
-                  f"{report.mesh_version}")
+    console.print(safe_line(_summary_line(report)))
+    if fail_on is not None:
+        failed = failing_count(report, fail_on)
+        console.print(f"{failed} finding(s) fail the gate (--fail-on {fail_on})",
+                      style=GATE_STYLE if failed else "")
+    if report.summary.incomplete_namespaces:
+        console.print(f"{INCOMPLETE_MARK} incomplete (recommendation rests on partial input): "
+                      f"{safe_line(', '.join(report.summary.incomplete_namespaces))}",
+                      style="red")
     if report.cluster is not None:
-        console.print(_cluster_line(report.cluster), style="dim")
+        console.print(safe_line(_cluster_line(report.cluster)), style="dim")
     yield taken()
 
 
-def render(report: Report, color: bool = False) -> str:
+def render(report: Report, color: bool = False, *, fail_on: str | None = "error",
+           quiet: bool = False) -> str:
     """The whole terminal view as text (ANSI colours only when ``color``)."""
-    return "".join(chunks(report, color))
+    return "".join(chunks(report, color, fail_on=fail_on, quiet=quiet))

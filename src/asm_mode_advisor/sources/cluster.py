@@ -1,52 +1,58 @@
 """A live cluster to Resources: discovery, then one paginated cluster-wide list per kind.
 
 Read-only (GET only), never Secrets. Items are taken as raw JSON and turned straight into
-``Resource`` values without a file (their ``source`` is the cluster). Token, certificate and
-basic-auth kubeconfigs are served by a small keep-alive HTTPS transport of our own;
-credential plugins and proxies fall back to the ``kubernetes`` client's configuration and
-pool, imported lazily (and only then), never for model objects. Kinds are listed by a few
-threads at once, each list still one paginated cluster-wide request chain.
+``Resource`` values without a file (their ``source`` is the cluster). The GETs themselves
+(our own transport or the ``kubernetes`` client's, both bounded) live in ``transport.py``
+and ``kubeclient.py``. Kinds are listed by a few threads at once, each list still one
+paginated cluster-wide request chain.
 
-Fatal faults (unreachable server, TLS, 401, unknown context) raise ``ClusterError`` with a
-one-line message. A 403 on one kind is recorded and the scan goes on (a partial report); a
-kind the server does not serve is skipped and noted.
+Fatal faults (unreachable server, TLS, 401, a redirect, an answer over a limit, an endless
+list, unknown context) raise ``ClusterError`` with a one-line message. A 403 on one kind is
+recorded and the scan goes on (a partial report); a kind the server does not serve is skipped
+and noted.
 """
 
 from __future__ import annotations
 
-import http.client
-import importlib
 import json
-import socket
-import ssl
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from asm_mode_advisor.inventory import controller_of
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
 from asm_mode_advisor.model import Resource, as_dict, as_str, str_map
+from asm_mode_advisor.names import split_valid
 from asm_mode_advisor.slim import slim as slim_body
-from asm_mode_advisor.sources.kubeconfig import (
-    Endpoint,
-    KubeconfigError,
-    NeedsClient,
-    in_cluster_endpoint,
-    load_endpoint,
+from asm_mode_advisor.sources.kubeclient import KubeTransport, connect_with_client
+from asm_mode_advisor.sources.transport import (
+    DEFAULT_PAGE_SIZE,
+    MAX_TOTAL_BYTES,
+    MIB,
+    ClusterError,
+    ClusterOptions,
+    HttpResponse,
+    Limits,
+    NativeTransport,
+    Transport,
+    connect,
 )
+
+__all__ = ["DEFAULT_PAGE_SIZE", "ClusterError", "ClusterOptions", "HttpResponse",
+           "KubeTransport", "Limits", "NativeTransport", "Transport", "connect",
+           "connect_with_client"]
 
 T = TypeVar("T")
 
-DEFAULT_PAGE_SIZE = 500
 MAX_ATTEMPTS = 5
 MAX_RESTARTS = 3
 MAX_BACKOFF_SECONDS = 30.0
-REQUEST_TIMEOUT = (10.0, 120.0)
+#: Pages in a row that hold no item yet promise more: a real server never sends two.
+MAX_EMPTY_PAGES = 10
 JSON = "application/json"
 #: Metadata-only lists (served since Kubernetes 1.15): labels, annotations, owners; no spec.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -60,36 +66,6 @@ METADATA_FIRST_KINDS = frozenset({"Pod"})
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 #: Lists in flight at once: the server serialises one while we parse another.
 LIST_THREADS = 4
-
-
-class ClusterError(Exception):
-    """A fault that stops the scan; ``str()`` is the one-line message for the user."""
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """Status, headers and body of one GET."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class Transport(Protocol):
-    """Something that performs one authenticated GET against the API server."""
-
-    def get(self, path: str, accept: str) -> HttpResponse:
-        """GET ``path`` (with its query string) asking for ``accept``."""
-
-
-@dataclass(frozen=True)
-class ClusterOptions:
-    """How to reach the cluster and how to read it."""
-
-    kubeconfig: str | None = None
-    context: str | None = None
-    in_cluster: bool = False
-    page_size: int = DEFAULT_PAGE_SIZE
 
 
 @dataclass
@@ -108,6 +84,8 @@ class ClusterSnapshot:
     #: Kind -> ``group/version`` actually listed.
     versions: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+    #: One message per object left out for an invalid name or namespace (a hostile server).
+    invalid: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -135,188 +113,24 @@ class ServedKind:
         return f"{self.info.plural}{group}/{self.version}"
 
 
-# --- the real transports -----------------------------------------------------------------
-
-
-class NativeTransport:
-    """GETs over one kept-alive HTTP(S) connection per thread (stdlib only)."""
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self._endpoint = endpoint
-        self._local = threading.local()
-
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            endpoint = self._endpoint
-            timeout = REQUEST_TIMEOUT[1]
-            if endpoint.ssl_context is None:
-                connection = http.client.HTTPConnection(endpoint.host, endpoint.port,
-                                                        timeout=timeout)
-            else:
-                connection = _HTTPSConnection(endpoint, timeout)
-            self._local.connection = connection
-        return connection
-
-    def get(self, path: str, accept: str) -> HttpResponse:
-        """One GET; a connection the server closed while idle is reopened once."""
-        headers = {**self._endpoint.headers, "Accept": accept,
-                   "User-Agent": "asm-advisor"}
-        for attempt in (1, 2):
-            connection = self._connection()
-            try:
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                body = response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError,
-                    ConnectionResetError) as exc:
-                self._local.connection = None
-                connection.close()
-                if attempt == 2:
-                    raise self._unreachable(exc) from None
-                continue
-            except (OSError, http.client.HTTPException) as exc:
-                self._local.connection = None
-                connection.close()
-                raise self._unreachable(exc) from None
-            return HttpResponse(status=response.status, headers=dict(response.getheaders()),
-                                body=body)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
-
-    def _unreachable(self, exc: BaseException) -> ClusterError:
-        if isinstance(exc, ssl.SSLError):
-            reason = f"TLS failure: {_first_line(exc)}"
-        elif isinstance(exc, ConnectionRefusedError | socket.gaierror):
-            reason = "connection refused or host unreachable"
-        elif isinstance(exc, TimeoutError):
-            reason = "timed out"
-        else:
-            reason = _first_line(exc)
-        return ClusterError(f"cannot reach the API server at {self._endpoint.url}: {reason}")
-
-
-class _HTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS with the kubeconfig's TLS settings, and its ``tls-server-name`` when set."""
-
-    def __init__(self, endpoint: Endpoint, timeout: float) -> None:
-        super().__init__(endpoint.host, endpoint.port, timeout=timeout,
-                         context=endpoint.ssl_context)
-        self._server_hostname = endpoint.server_hostname or endpoint.host
-        self._tls = endpoint.ssl_context
-
-    def connect(self) -> None:
-        """Open the socket and wrap it, naming the server the certificate must match."""
-        http.client.HTTPConnection.connect(self)
-        assert self._tls is not None
-        self.sock = self._tls.wrap_socket(self.sock, server_hostname=self._server_hostname)
-
-
-class KubeTransport:
-    """GETs through the ``kubernetes`` client's configuration and connection pool."""
-
-    def __init__(self, api_client: Any) -> None:
-        self._api = api_client
-
-    def get(self, path: str, accept: str) -> HttpResponse:
-        """One GET; connection and TLS faults become ``ClusterError``."""
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
-
-        try:
-            method, url, headers, _, _ = self._api.param_serialize(
-                "GET", path, header_params={"Accept": accept}, auth_settings=["BearerToken"])
-            response = self._api.call_api(method, url, header_params=headers,
-                                          _request_timeout=REQUEST_TIMEOUT)
-            body = response.read()
-        except ApiException as exc:
-            raise ClusterError(f"cannot reach the API server: {_first_line(exc.reason)}") from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise ClusterError(f"cannot reach the API server at "
-                               f"{self._api.configuration.host}: {_connection_reason(exc)}"
-                               ) from None
-        return HttpResponse(status=int(response.status), headers=dict(response.headers),
-                            body=body or b"")
-
-
-def _connection_reason(exc: Exception) -> str:
-    import urllib3
-
-    reason: object = getattr(exc, "reason", None) or exc
-    if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in type(reason).__name__:
-        return f"TLS failure: {_first_line(str(reason))}"
-    if isinstance(reason, urllib3.exceptions.NewConnectionError):
-        return "connection refused or host unreachable"
-    if isinstance(reason, urllib3.exceptions.TimeoutError):
-        return "timed out"
-    return _first_line(str(reason))
-
-
-def _first_line(text: object) -> str:
-    lines = str(text).strip().splitlines()
-    return lines[-1].strip()[:300] if lines else "unknown error"
-
-
-def connect(options: ClusterOptions) -> Transport:
-    """Load kubeconfig (``--kubeconfig``, ``KUBECONFIG``, ``~/.kube/config``) or in-cluster.
-
-    The stdlib transport serves tokens, certificates and basic auth; anything that needs a
-    credential plugin or a proxy goes through the ``kubernetes`` client.
-    """
-    try:
-        endpoint = in_cluster_endpoint() if options.in_cluster else load_endpoint(
-            options.kubeconfig, options.context)
-    except KubeconfigError as exc:
-        raise ClusterError(str(exc)) from None
-    except NeedsClient:
-        return connect_with_client(options)
-    return NativeTransport(endpoint)
-
-
-def connect_with_client(options: ClusterOptions) -> KubeTransport:
-    """The ``kubernetes`` client's configuration and pool (plugins, proxies)."""
-    import urllib3
-    from kubernetes import client
-    from kubernetes.config.config_exception import ConfigException
-
-    config: Any = importlib.import_module("kubernetes.config")
-    configuration = client.Configuration()
-    try:
-        if options.in_cluster:
-            config.load_incluster_config(client_configuration=configuration)
-        else:
-            config.load_kube_config(config_file=options.kubeconfig, context=options.context,
-                                    client_configuration=configuration, persist_config=False)
-    except ConfigException as exc:
-        raise ClusterError(_config_message(str(exc), options)) from None
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise ClusterError(f"cannot load kubeconfig: {_first_line(exc)}") from None
-    configuration.retries = 1
-    # An insecure-skip-tls-verify kubeconfig is the user's choice; kubectl does not warn per
-    # request either, and the warning would flood stderr.
-    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-    return KubeTransport(client.ApiClient(configuration))
-
-
-def _config_message(text: str, options: ClusterOptions) -> str:
-    if options.in_cluster:
-        return f"in-cluster configuration not available: {_first_line(text)}"
-    if options.context and options.context in text:
-        return f"context {options.context!r} not found in kubeconfig"
-    return f"invalid kubeconfig: {_first_line(text)}"
-
-
 # --- requests with retries ---------------------------------------------------------------
 
 
 class Reader:
-    """Counts requests and retries 429/5xx with capped backoff honouring Retry-After."""
+    """Counts requests and bytes, retries 429/5xx with capped backoff honouring Retry-After.
+
+    The bytes of every answer count towards ``max_total_bytes`` (``Limits.total_bytes``).
+    """
 
     def __init__(self, transport: Transport, sleep: Callable[[float], None] = time.sleep,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, max_total_bytes: int = MAX_TOTAL_BYTES
+                 ) -> None:
         self.transport = transport
         self.sleep = sleep
         self.max_attempts = max_attempts
+        self.max_total_bytes = max_total_bytes
         self.requests = 0
+        self.bytes_read = 0
         self._count = threading.Lock()
 
     def get(self, path: str, accept: str = JSON) -> HttpResponse:
@@ -325,6 +139,13 @@ class Reader:
             with self._count:
                 self.requests += 1
             response = self.transport.get(path, accept)
+            with self._count:
+                self.bytes_read += len(response.body)
+                over = self.bytes_read > self.max_total_bytes
+            if over:
+                raise ClusterError(f"the API server sent more than "
+                                   f"{self.max_total_bytes // MIB} MiB in this scan; stopping "
+                                   f"(at GET {path.split('?')[0]})")
             if response.status != 429 and response.status < 500:
                 return response
             if attempt < self.max_attempts:
@@ -346,15 +167,21 @@ def _decode(response: HttpResponse, what: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         raise ClusterError(f"{what}: the API server answered with something other than "
                            "JSON") from None
+    except RecursionError:
+        # The C decoder stops at Python's recursion limit (about 1,000 levels), before the
+        # 10,000 levels Kubernetes' own decoder accepts; no real object nests past ~30.
+        raise ClusterError(f"{what}: the API server's JSON is nested too deeply to read "
+                           "(more than about 1,000 levels)") from None
     if not isinstance(data, dict):
         raise ClusterError(f"{what}: unexpected response from the API server")
     return data
 
 
 def _status_message(response: HttpResponse) -> str:
+    """``HTTP n: message`` (the server's words are made one safe line by ``ClusterError``)."""
     try:
         data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return f"HTTP {response.status}"
     message = as_str(as_dict(data).get("message"))
     return f"HTTP {response.status}: {message}" if message else f"HTTP {response.status}"
@@ -362,6 +189,11 @@ def _status_message(response: HttpResponse) -> str:
 
 def _check_fatal(response: HttpResponse, what: str) -> None:
     """Raise for answers that mean nothing else can be read either."""
+    if 300 <= response.status < 400:
+        location = {k.lower(): v for k, v in response.headers.items()}.get("location", "")
+        target = f" to {location[:200]}" if location else ""
+        raise ClusterError(f"{what}: the API server answered with a redirect (HTTP "
+                           f"{response.status}{target}); redirects are never followed")
     if response.status == 401:
         raise ClusterError("the API server rejected the credentials (401 Unauthorized): the "
                            "token or certificate is wrong or expired")
@@ -460,6 +292,8 @@ class _ExpiredContinue(Exception):
 def _pages(reader: Reader, kind: ServedKind, page_size: int, accept: str,
            convert: Callable[[dict[str, Any]], T]) -> Iterator[T]:
     token = ""
+    seen: set[str] = set()
+    empty_pages = 0
     collected: list[T] = []
     while True:
         query: dict[str, str | int] = {"limit": page_size}
@@ -481,6 +315,16 @@ def _pages(reader: Reader, kind: ServedKind, page_size: int, accept: str,
         token = as_str(as_dict(page.get("metadata")).get("continue"))
         if not token:
             break
+        # A hostile or broken server can make a list endless; a real one never repeats a
+        # token and never sends empty pages that promise more.
+        if token in seen:
+            raise ClusterError(f"list {kind.label}: the API server sent the same continue "
+                               "token twice; stopping a list that would never end")
+        seen.add(token)
+        empty_pages = 0 if page.get("items") else empty_pages + 1
+        if empty_pages >= MAX_EMPTY_PAGES:
+            raise ClusterError(f"list {kind.label}: {MAX_EMPTY_PAGES} pages in a row held no "
+                               "object yet promised more; stopping a list that would never end")
     # Items are only handed out once the whole list is read, so a restart never duplicates.
     yield from collected
 
@@ -551,6 +395,8 @@ def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,
         if kind.info.kind == "Node":
             snapshot.node_count = len(items)
             continue
+        items, invalid = split_valid(items)
+        snapshot.invalid.extend(invalid)
         snapshot.resources.extend(items)
     snapshot.forbidden.sort()
     snapshot.requests = reader.requests

@@ -6,6 +6,7 @@ document or file: bad input never costs the good input beside it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from asm_mode_advisor.collector import paused
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
 from asm_mode_advisor.model import InputError, Resource, is_str_map
+from asm_mode_advisor.names import invalid_names
 from asm_mode_advisor.slim import (
     forget_shared,
     share_across_chunks,
@@ -30,25 +32,33 @@ from asm_mode_advisor.slim import (
 )
 from asm_mode_advisor.sources import parallel
 from asm_mode_advisor.sources.construct import Unusual, build, resolve_scalar
+from asm_mode_advisor.sources.nesting import (
+    MAX_NESTING,
+    NESTING_MESSAGE,
+    absurd_spots,
+    blank_documents,
+    data_depth,
+    document_start,
+    is_depth_error,
+    line_start,
+    may_be_deep,
+    refusal,
+)
 from asm_mode_advisor.sources.progress import file_progress
+from asm_mode_advisor.sources.reading import MAX_FILE_BYTES, read_capped, read_file, too_large
+from asm_mode_advisor.sources.renderable import render_hint
 from asm_mode_advisor.sources.validate import type_errors
 
 STDIN_NAME = "<stdin>"
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
-#: Documents whose aliases expand past this many nodes are refused (billion laughs).
-MAX_EXPANDED_NODES = 1_000_000
-#: Flow nesting deeper than this is refused before parsing: libyaml recurses in C and crashes
-#: the interpreter on very deep input, so it must never see it.
-MAX_FLOW_DEPTH = 1_000
-#: Leading run of block indicators/indentation that we refuse (deep block nesting).
-MAX_BLOCK_PREFIX = 4_000
-
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 USING_LIBYAML = _Base is not yaml.SafeLoader
+if not USING_LIBYAML:
+    # PyYAML's own composer recurses about twice per level: give it room for every document
+    # within MAX_NESTING, so that the limit is the same as with libyaml.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * MAX_NESTING + 1_000))
 _DOC_START = re.compile(r"^---", re.MULTILINE)
-_BRACKETS = re.compile(r"[\[\]{}]")
-_DEEP_BLOCK = re.compile(rf"^[ \t\-?:]{{{MAX_BLOCK_PREFIX},}}", re.MULTILINE)
 
 
 @dataclass
@@ -101,43 +111,6 @@ class _Loader(_Base):  # type: ignore[misc]
         return self.construct_document(node)
 
 
-def expanded_size(root: Node, limit: int = MAX_EXPANDED_NODES) -> int:
-    """Count nodes as if every alias were copied out, stopping once past ``limit``."""
-    sizes: dict[int, int] = {}
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if id(node) in sizes:
-            continue
-        children: list[Node] = []
-        if isinstance(node, SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, MappingNode):
-            children = [part for pair in node.value for part in pair]
-        if children_done or not children:
-            total = 1 + sum(sizes.get(id(child), 0) for child in children)
-            sizes[id(node)] = min(total, limit + 1)
-            continue
-        stack.append((node, True))
-        stack.extend((child, False) for child in children if id(child) not in sizes)
-    return sizes[id(root)]
-
-
-def _too_deep(text: str) -> int | None:
-    """Line of nesting too deep for the C parser, or None when the text is safe to parse."""
-    if text.count("[") + text.count("{") > MAX_FLOW_DEPTH:
-        depth = 0
-        for match in _BRACKETS.finditer(text):
-            depth += 1 if match.group() in "[{" else -1
-            if depth > MAX_FLOW_DEPTH:
-                return text.count("\n", 0, match.start()) + 1
-            depth = max(depth, 0)
-    deep_block = _DEEP_BLOCK.search(text)
-    if deep_block is not None:
-        return text.count("\n", 0, deep_block.start()) + 1
-    return None
-
-
 def _item_lines(node: Node) -> list[int]:
     """Start lines of the ``items`` of a ``List`` document node."""
     if isinstance(node, MappingNode):
@@ -154,11 +127,16 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
     After a syntax error the parse resumes at the next ``---`` line, so the documents after a
     broken one are still read.
     """
-    while (deep_line := _too_deep(text)) is not None:
-        yield InputError("nesting is too deep to be a Kubernetes manifest; document skipped",
-                         name, deep_line)
-        text = _blank_document(text, deep_line)
+    deep = may_be_deep(text)  # false for normal files, which then skip every check below
+    spots = absurd_spots(text) if deep else []
+    line, counted = 1, 0
+    for spot in spots:
+        line, counted = line + text.count("\n", counted, spot), spot
+        yield InputError(NESTING_MESSAGE, name, document_start(text, spot, line))
+    if spots:
+        text = blank_documents(text, spots)
     has_anchors = "&" in text
+    check = has_anchors or deep
     offset = 0
     last_error: InputError | None = None
     while True:
@@ -167,12 +145,19 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
             while loader.check_node():
                 node = loader.get_node()
                 line = node.start_mark.line + 1 + offset
-                if has_anchors and expanded_size(node) > MAX_EXPANDED_NODES:
-                    yield InputError("YAML aliases expand to more than "
-                                     f"{MAX_EXPANDED_NODES:,} nodes; document refused",
-                                     name, line)
+                refused = refusal(node) if check else None
+                if refused is not None:
+                    mark = node.start_mark
+                    yield InputError(refused, name,
+                                     document_start(text, mark.index, mark.line + 1) + offset)
                     continue
-                document = loader.construct_plain(node, plain=not has_anchors)
+                try:
+                    document = loader.construct_plain(node, plain=not has_anchors)
+                except ValueError as exc:  # an integer of more than 4,300 digits
+                    loader.duplicate_keys.clear()
+                    yield InputError(f"a value cannot be read: {str(exc).split(';')[0]}; "
+                                     "document skipped", name, line)
+                    continue
                 for key, key_line in loader.duplicate_keys:
                     yield InputError(f"duplicate key {key!r} in a mapping", name,
                                      key_line + offset)
@@ -181,17 +166,23 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
                     document.get("kind", "")).endswith("List") else []
                 yield document, line, [item_line + offset for item_line in item_lines]
             return
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, RecursionError) as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            if isinstance(exc, RecursionError):  # PyYAML without libyaml composes recursively
+                mark = loader.get_mark() if hasattr(loader, "get_mark") else None
             error_line = mark.line + 1 if mark is not None else 1
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            error = InputError(f"YAML syntax error: {problem}", name, error_line + offset)
+            problem = ("nesting depth" if isinstance(exc, RecursionError)
+                       else getattr(exc, "problem", None) or str(exc).splitlines()[0])
+            start = document_start(text, mark.index, error_line) if mark is not None else 1
+            error = (InputError(NESTING_MESSAGE, name, start + offset)
+                     if is_depth_error(problem) else
+                     InputError(f"YAML syntax error: {problem}", name, error_line + offset))
             if error != last_error:  # a broken ``---`` line is met twice; report it once
                 yield error
             last_error = error
             # The error is often reported on the next document's own ``---`` line (an
             # unclosed bracket), so search from the start of the error line itself.
-            resume = _DOC_START.search(text, _line_start(text, error_line - 1))
+            resume = _DOC_START.search(text, line_start(text, error_line - 1))
             if resume is not None and resume.start() == 0:
                 resume = _DOC_START.search(text, 1)
             if resume is None:
@@ -202,27 +193,6 @@ def parse_yaml(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
             loader.dispose()
 
 
-def _blank_document(text: str, line: int) -> str:
-    """``text`` with the document around ``line`` emptied; every line keeps its number."""
-    at = _line_start(text, line - 1)
-    starts = [m.start() for m in _DOC_START.finditer(text, 0, at + 3) if m.start() <= at]
-    begin = starts[-1] if starts else 0
-    following = _DOC_START.search(text, at + 1)
-    end = following.start() if following is not None else len(text)
-    return text[:begin] + "\n" * text.count("\n", begin, end) + text[end:]
-
-
-def _line_start(text: str, line: int) -> int:
-    """Character index where 1-based ``line`` starts (end of text if past it)."""
-    index = 0
-    for _ in range(line):
-        found = text.find("\n", index)
-        if found < 0:
-            return len(text)
-        index = found + 1
-    return index
-
-
 def parse_json(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | InputError]:
     """Yield the single JSON document of a ``.json`` file (List items keep the file's line 1)."""
     try:
@@ -230,9 +200,15 @@ def parse_json(text: str, name: str) -> Iterator[tuple[Any, int, list[int]] | In
     except json.JSONDecodeError as exc:
         yield InputError(f"JSON syntax error: {exc.msg}", name, exc.lineno)
         return
-    except RecursionError:
-        yield InputError("nesting is too deep to be a Kubernetes manifest; file skipped",
+    except RecursionError:  # json recurses in C: past Python's recursion limit
+        yield InputError(NESTING_MESSAGE, name, 1)
+        return
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        yield InputError(f"a value cannot be read: {str(exc).split(';')[0]}; file skipped",
                          name, 1)
+        return
+    if may_be_deep(text) and data_depth(document) > MAX_NESTING:
+        yield InputError(NESTING_MESSAGE, name, 1)
         return
     yield document, 1, []
 
@@ -304,7 +280,10 @@ def _resource(document: dict[str, Any], name: str, line: int,
         yield InputError("not a Kubernetes object (no 'kind' or 'apiVersion'); skipped", name,
                          line)
         return
-    if problems and _is_tool_config(api_version) and all("metadata" in p for p in problems):
+    # Tool configs may go unnamed, but a namespace that is not a string is still wrong.
+    unnamed = bool(problems) and _is_tool_config(api_version) and all(
+        "metadata" in p and "namespace" not in p for p in problems)
+    if unnamed:
         problems, object_name = [], "(unnamed)"
     if problems:
         label = f"{kind} " if isinstance(kind, str) and kind else ""
@@ -319,6 +298,11 @@ def _resource(document: dict[str, Any], name: str, line: int,
     info = lookup(kind, group)
     cluster_scoped = kind in CLUSTER_SCOPED_KINDS or (info is not None and not info.namespaced)
     resolved_namespace = None if cluster_scoped else (namespace or default_namespace)
+    invalid = invalid_names(kind, group, None if unnamed else object_name, resolved_namespace,
+                            generated=object_name != metadata.get("name"))
+    if invalid is not None:  # names become paths and shell words: never let a bad one through
+        yield InputError(invalid, name, line)
+        return
     wrong_types = type_errors(kind, group, document)  # on the whole body, before slimming
     if slim:
         labels, annotations = share_map(labels), share_map(annotations)
@@ -370,21 +354,49 @@ def _scalar_text(value: object) -> str:
 
 
 def expand_paths(paths: Iterable[str]) -> Iterator[str | InputError]:
-    """Files named directly, and YAML/JSON files under folders (sorted, hidden folders skipped)."""
+    """Files named directly, and YAML/JSON files under folders (sorted, hidden folders skipped).
+
+    A Helm chart or kustomization folder is not read: one error says how to render it.
+    """
     for path in paths:
         if path == "-":
             yield path
         elif os.path.isdir(path):
             found: list[str] = []
-            for root, dirs, files in os.walk(path):
+            unrendered: list[InputError] = []
+            unreadable: list[OSError] = []
+            for root, dirs, files in os.walk(path, onerror=unreadable.append):
+                hint = render_hint(root, files)
+                if hint is not None:
+                    unrendered.append(InputError(hint, root.rstrip("/") or root))
+                    dirs[:] = []
+                    continue
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, f) for f in files
                              if f.lower().endswith(YAML_SUFFIXES) and not f.startswith("."))
             yield from sorted(found)
+            yield from unrendered
+            yield from (_folder_error(exc, path) for exc in unreadable)
         elif os.path.exists(path):
             yield path
+        elif _is_symlink_loop(path):
+            yield InputError("symlink loop; skipped", path)
         else:
             yield InputError("no such file or directory", path)
+
+
+def _folder_error(exc: OSError, top: str) -> InputError:
+    """A folder under ``top`` that cannot be listed: said, never skipped silently."""
+    return InputError(f"cannot read folder: {exc.strerror or exc}; skipped",
+                      str(exc.filename or top))
+
+
+def _is_symlink_loop(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def load_text(text: str, name: str, default_namespace: str,
@@ -413,14 +425,17 @@ def load_bytes(data: bytes, name: str, default_namespace: str, result: LoadResul
     load_text(text, name, default_namespace, result, as_json=name.lower().endswith(".json"))
 
 
-def load_file(path: str, default_namespace: str, slim_bodies: bool = False) -> LoadResult:
-    """Read and parse one file (not stdin) on its own."""
+def load_file(path: str, default_namespace: str, slim_bodies: bool = False,
+              max_bytes: int = MAX_FILE_BYTES, pipe_ok: bool = False) -> LoadResult:
+    """Read and parse one file (not stdin) on its own: a regular file of at most ``max_bytes``.
+
+    ``pipe_ok`` for a path named on the command line (``<(helm template …)``), never for one
+    found in a folder, where a FIFO would block the run.
+    """
     result = LoadResult(files=1, slim=slim_bodies)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        result.errors.append(InputError(f"cannot read: {exc.strerror or exc}", path))
+    data = read_file(path, max_bytes, pipe_ok)
+    if isinstance(data, InputError):
+        result.errors.append(data)
         return result
     load_bytes(data, path, default_namespace, result)
     return result
@@ -451,12 +466,13 @@ class ChunkResult:
             resource_at, error_at = resource_end, error_end
 
 
-def load_files(paths: list[str], default_namespace: str,
-               slim_bodies: bool = False) -> ChunkResult:
+def load_files(paths: list[str], default_namespace: str, slim_bodies: bool = False,
+               max_bytes: int = MAX_FILE_BYTES,
+               named: frozenset[str] = frozenset()) -> ChunkResult:
     """The files of a chunk, in order (the unit of work of a parallel parse)."""
     chunk = ChunkResult(resources=[], errors=[], counts=array("I"))
     for path in paths:
-        one = load_file(path, default_namespace, slim_bodies)
+        one = load_file(path, default_namespace, slim_bodies, max_bytes, path in named)
         chunk.resources.extend(one.resources)
         chunk.errors.extend(one.errors)
         chunk.counts.extend((len(one.resources), len(one.errors)))
@@ -465,8 +481,12 @@ def load_files(paths: list[str], default_namespace: str,
 
 
 def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int], None],
-                slim_bodies: bool = False) -> Iterator[LoadResult]:
-    """A result per file, in order; large inputs are parsed on every core."""
+                slim_bodies: bool = False, max_bytes: int = MAX_FILE_BYTES,
+                named: frozenset[str] = frozenset()) -> Iterator[LoadResult]:
+    """A result per file, in order; large inputs are parsed on every core.
+
+    ``named`` holds the paths given on the command line (these may be pipes).
+    """
     workers = parallel.worker_count()
     sizes = [parallel.file_size(path) for path in paths] if workers > 1 else []
     if sizes and parallel.worth_it(sizes, workers):
@@ -474,7 +494,7 @@ def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int
         chunks = [paths[start:end] for start, end in bounds]
         try:
             work = partial(load_files, default_namespace=default_namespace,
-                           slim_bodies=slim_bodies)
+                           slim_bodies=slim_bodies, max_bytes=max_bytes, named=named)
             bodies: dict[bytes, dict[str, Any]] = {}
             for chunk in parallel.ordered_map(work, chunks, workers, advance):
                 if slim_bodies:
@@ -484,29 +504,37 @@ def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int
         except parallel.PoolUnavailable:
             pass
     for path in paths:
-        yield load_file(path, default_namespace, slim_bodies)
+        yield load_file(path, default_namespace, slim_bodies, max_bytes, path in named)
         advance(1)
 
 
 def load_paths(paths: Iterable[str], default_namespace: str = "default",
-               stdin: BinaryIO | None = None, slim_bodies: bool = False) -> LoadResult:
+               stdin: BinaryIO | None = None, slim_bodies: bool = False,
+               max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
     """Read every path (``-`` is stdin) into Resources and InputErrors.
 
     ``slim_bodies`` drops what no rule reads of each body as it is read (``analyze``);
-    commands that write manifests back (``plan``) keep whole bodies.
+    commands that write manifests back (``plan``) keep whole bodies. A file, or stdin, of
+    more than ``max_bytes`` is refused with one error.
     """
+    paths = list(paths)
     expanded = list(expand_paths(paths))
     files = [path for path in expanded if isinstance(path, str) and path != "-"]
     result = LoadResult(slim=slim_bodies)
     with paused(), file_progress(len(files)) as advance:
-        parsed = parse_files(files, default_namespace, advance, slim_bodies)
+        parsed = parse_files(files, default_namespace, advance, slim_bodies, max_bytes,
+                             frozenset(paths))
         for path in expanded:
             if isinstance(path, InputError):
                 result.errors.append(path)
             elif path == "-":
                 result.files += 1
                 stream = stdin if stdin is not None else sys.stdin.buffer
-                load_bytes(stream.read(), STDIN_NAME, default_namespace, result)
+                data = read_capped(stream, max_bytes)
+                if data is None:
+                    result.errors.append(too_large(STDIN_NAME, max_bytes))
+                else:
+                    load_bytes(data, STDIN_NAME, default_namespace, result)
             else:
                 one = next(parsed)
                 result.files += one.files

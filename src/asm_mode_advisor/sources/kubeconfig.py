@@ -23,12 +23,21 @@ from urllib.parse import urlsplit
 import yaml
 
 from asm_mode_advisor.model import as_dict, as_str, dicts
+from asm_mode_advisor.redact import remember, safe_message
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+#: Keys of a kubeconfig user section whose values are not secret (paths, names, switches);
+#: every other string in the section is masked wherever it would be printed.
+NOT_SECRET = frozenset({"apiVersion", "command", "interactiveMode", "installHint", "name",
+                        "provideClusterInfo", "client-certificate", "client-key", "tokenFile",
+                        "username", "as", "as-groups"})
 
 
 class KubeconfigError(Exception):
-    """The configuration cannot be used; ``str()`` is the one-line message."""
+    """The configuration cannot be used; ``str()`` is the one-line, credential-free message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(safe_message(message))
 
 
 class NeedsClient(Exception):
@@ -176,7 +185,32 @@ def _temporary(data: bytes) -> Iterator[str]:
         os.unlink(handle.name)
 
 
-def _auth_headers(user: dict[str, Any], user_file: Path) -> dict[str, str]:
+def remember_secrets(user: object) -> None:
+    """Register every secret-looking string of a user section (nested ones too) for masking."""
+    found: list[str] = []
+    pending: list[tuple[str, object]] = [("", user)]
+    while pending:  # iterative: a hostile kubeconfig may nest deeply
+        key, value = pending.pop()
+        if isinstance(value, str) and key not in NOT_SECRET:
+            found.append(value)
+        elif isinstance(value, dict):
+            pending.extend((str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend((key, v) for v in value)
+    remember(found)
+
+
+def header_token(token: str, owner: str) -> str:
+    """``token`` if it can be sent in a header, else a one-line error that does not show it."""
+    if "\n" in token or "\r" in token:
+        raise KubeconfigError(f"{owner}: token contains a newline")
+    if any(not 0x21 <= ord(char) <= 0x7E for char in token):
+        raise KubeconfigError(f"{owner}: token contains an invalid character (a space, a "
+                              "control character or a non-ASCII character)")
+    return token
+
+
+def _auth_headers(user: dict[str, Any], user_file: Path, owner: str) -> dict[str, str]:
     if user.get("exec") or user.get("auth-provider"):
         raise NeedsClient("credential plugin")
     token = as_str(user.get("token"))
@@ -184,10 +218,12 @@ def _auth_headers(user: dict[str, Any], user_file: Path) -> dict[str, str]:
         try:
             token = Path(_relative(as_str(user.get("tokenFile")), user_file)).read_text(
                 encoding="utf-8").strip()
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise KubeconfigError(f"invalid kubeconfig: cannot read tokenFile: {exc}") from None
+        remember([token])
+        owner = f"{owner} (tokenFile {as_str(user.get('tokenFile'))})"
     if token:
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {header_token(token, owner)}"}
     username, password = as_str(user.get("username")), as_str(user.get("password"))
     if username and password:
         basic = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
@@ -222,13 +258,16 @@ def load_endpoint(explicit: str | None, context_name: str | None) -> Endpoint:
         raise KubeconfigError(f"invalid kubeconfig: context {name!r} names cluster "
                               f"{cluster_name!r}, which is not defined")
     cluster, cluster_file = merged.clusters[cluster_name]
+    for known, _ in merged.users.values():
+        remember_secrets(known)
     user, user_file = merged.users.get(user_name, ({}, cluster_file))
+    # Checked before any hand-over, so the client never sends a token with a newline.
+    headers = _auth_headers(user, user_file, f"kubeconfig user {user_name!r}")
     if cluster.get("proxy-url"):
         raise NeedsClient("proxy-url")
     server = as_str(cluster.get("server"))
     if not server:
         raise KubeconfigError(f"invalid kubeconfig: cluster {cluster_name!r} has no server")
-    headers = _auth_headers(user, user_file)
     tls = _tls_context(cluster, cluster_file, user, user_file) if server.startswith(
         "https") else None
     return _endpoint(server, headers, tls, as_str(cluster.get("tls-server-name")) or None)
@@ -246,8 +285,10 @@ def in_cluster_endpoint() -> Endpoint:
     try:
         token = token_file.read_text(encoding="utf-8").strip()
         context = ssl.create_default_context(cafile=str(ca_file))
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, UnicodeDecodeError) as exc:
         raise KubeconfigError(f"in-cluster configuration not available: {exc}") from None
+    remember([token])
+    token = header_token(token, f"service account token {token_file}")
     if ":" in host:
         host = f"[{host}]"
     return _endpoint(f"https://{host}:{port}", {"Authorization": f"Bearer {token}"}, context,

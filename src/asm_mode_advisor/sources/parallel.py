@@ -11,16 +11,21 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import TypeVar
 
+from asm_mode_advisor.sources.nesting import MAX_NESTING
+
 #: Below this many bytes of input, starting workers costs more than it saves.
 MIN_PARALLEL_BYTES = 2 * 2**20
 #: Chunks per worker: small enough to balance the load, large enough to batch the transfer.
 CHUNKS_PER_WORKER = 4
+#: Recursion room a worker needs to pickle the deepest document the reader accepts.
+PICKLE_RECURSION_LIMIT = 4 * MAX_NESTING + 1_000
 
 T = TypeVar("T")
 
@@ -68,12 +73,11 @@ def chunk_bounds(sizes: list[int], parts: int) -> list[tuple[int, int]]:
 def _pickled(function: Callable[[list[str]], T], chunk: list[str]) -> bytes:
     """Run ``function`` on ``chunk`` in a worker and pickle its result there."""
     result = function(chunk)
-    try:
-        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    except RecursionError:
-        # Nesting too deep to pickle (a pathological document): the caller falls back to
-        # parsing everything itself, which handles it.
-        raise PoolUnavailable("a parsed document is nested too deeply to send back") from None
+    # Pickling recurses about twice per level of nesting, so a document near MAX_NESTING
+    # would pass Python's default limit of 1,000. Deeper documents were refused when read;
+    # the limit is raised in this forked worker only.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), PICKLE_RECURSION_LIMIT))
+    return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def ordered_map(function: Callable[[list[str]], T], chunks: list[list[str]],
