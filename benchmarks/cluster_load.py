@@ -14,7 +14,10 @@ Measured, each in its own process, best of ``--repeat``:
 * ``asm-advisor scan -o json`` as the read-only reader user;
 * the floor: listing the very collections scan listed (taken from the audit log), 500 per
   page, ``json.loads`` of each page, over one kept-alive HTTPS connection, nothing else;
-* ``kubectl get <same kinds> -A -o json`` when kubectl is installed.
+* ``kubectl get <same kinds> -A -o json`` when kubectl is installed;
+* one cluster client path? (issue 13): the same pages through our own transport and through
+  the ``kubernetes`` client's raw REST path, then scan's whole read through each transport
+  (``client_paths.py``), interleaved, best of ``--repeat``.
 
 The request count of scan comes from the API server's audit log, not from scan itself.
 """
@@ -36,9 +39,12 @@ BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
 sys.path.insert(0, str(BENCHMARKS.parent / "tests" / "cluster"))
 
-from run import Row, best, measure, print_table  # noqa: E402
+from run import Row, Run, best, measure, print_table  # noqa: E402
 
 SCAN_TARGET = 1.5
+#: The ``kubernetes`` client may be this much slower and still become the only path.
+ONE_PATH_TARGET = 1.1
+CLIENT_PATHS = BENCHMARKS / "client_paths.py"
 PAGE_SIZE = 500
 LOAD_THREADS = 8
 #: Room for 2,000 ClusterIPs (the test server's default range holds 254); the last flag wins.
@@ -209,10 +215,11 @@ def scan_rows(repeat: int, smoke: bool = False) -> list[Row]:
                     kubectls.append(measure([kubectl, "--kubeconfig", str(kubeconfig), "get",
                                              ",".join(names), "-A", "-o", "json"]))
             raw_requests = _raw_requests(raw_argv)
+            label = f"{estate.namespaces} ns/{objects} obj"
+            client_rows = client_path_rows(str(kubeconfig), paths, repeat, label)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     scan, raw = best(scans), best(raws)
-    label = f"{estate.namespaces} ns/{objects} obj"
     rows = [
         Row("scan vs raw listing (wall)", label, f"{scan.wall:.2f} s", f"{raw.wall:.2f} s",
             f"{scan.wall / raw.wall:.2f}×", f"≤ {SCAN_TARGET}×"),
@@ -224,7 +231,69 @@ def scan_rows(repeat: int, smoke: bool = False) -> list[Row]:
         kube = best(kubectls)
         rows.append(Row("scan vs kubectl get -A -o json", label, f"{scan.wall:.2f} s",
                         f"{kube.wall:.2f} s", f"{scan.wall / kube.wall:.2f}×", "< 1× (faster)"))
+    return rows + client_rows
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One ``client_paths.py`` run: the process, and the seconds of work after start-up."""
+
+    run: Run
+    work: float
+
+
+def _timed(argv: list[str]) -> Timed:
+    """Run a ``client_paths.py`` mode; its process figures and the work seconds it prints."""
+    import os
+    import subprocess
+    import time
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(argv[1:3])} exited {proc.returncode}: "
+                             f"{err.read().decode(errors='replace')[-400:]}")
+        seconds, _, peak = out.read().split()[:3]
+    return Timed(Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss=int(peak)),
+                 float(seconds))
+
+
+def client_path_rows(kubeconfig: str, paths: list[str], repeat: int, label: str) -> list[Row]:
+    """Own transport vs the ``kubernetes`` client: same pages, then scan's whole read."""
+    runs: dict[str, list[Timed]] = {mode: [] for mode in
+                                     ("own-list", "client-list", "own-scan", "client-scan")}
+    for _ in range(repeat):
+        for mode, timed in runs.items():
+            argv = [sys.executable, str(CLIENT_PATHS), mode, kubeconfig]
+            timed.append(_timed(argv + paths if mode.endswith("-list") else argv))
+    rows = []
+    for what, own, client in (("list pages", "own-list", "client-list"),
+                              ("scan read", "own-scan", "client-scan")):
+        mine, theirs = _best_timed(runs[own]), _best_timed(runs[client])
+        name = f"{what}: kubernetes client vs own transport"
+        for measure_name, a, b, unit in (
+                ("wall", theirs.run.wall, mine.run.wall, "s"),
+                ("cpu", theirs.run.cpu, mine.run.cpu, "s"),
+                ("start-up", theirs.run.wall - theirs.work, mine.run.wall - mine.work, "s"),
+                ("work", theirs.work, mine.work, "s"),
+                ("peak RSS", theirs.run.rss / 2**20, mine.run.rss / 2**20, "MiB")):
+            rows.append(Row(f"{name} ({measure_name})", label, f"{a:.2f} {unit}",
+                            f"{b:.2f} {unit}", f"{a / b:.2f}×",
+                            f"≤ {ONE_PATH_TARGET}× → one path"))
     return rows
+
+
+def _best_timed(runs: list[Timed]) -> Timed:
+    """The fastest run by wall time (and its work); CPU its minimum, peak RSS its maximum."""
+    fastest = min(runs, key=lambda timed: timed.run.wall)
+    return Timed(Run(wall=fastest.run.wall, cpu=min(t.run.cpu for t in runs),
+                     rss=max(t.run.rss for t in runs)), fastest.work)
 
 
 def _raw_requests(argv: list[str]) -> str:

@@ -17,6 +17,7 @@ import gc
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,13 +77,19 @@ class Row:
 
 
 def measure(argv: Sequence[str], allowed: tuple[int, ...] = (0, 1)) -> Run:
-    """Run a command with output discarded; fail loudly on an exit code not ``allowed``."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    """Run a command with output discarded; fail loudly on an exit code not ``allowed``.
+
+    stderr goes to a file, not a pipe: ``wait4`` reads no pipe, so a chatty command would
+    block on a full one.
+    """
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     if proc.returncode not in allowed:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {stderr[-400:]}")
     return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss=usage.ru_maxrss * 1024)
@@ -211,7 +218,8 @@ def startup_rows(repeat: int) -> list[Row]:
 def render_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
     """Time per namespace of each output format at two sizes (1.0 = perfectly linear)."""
     from asm_mode_advisor.analysis import Settings, analyze
-    from asm_mode_advisor.render import OutputFormat, render
+    from asm_mode_advisor.render import OutputFormat, View, render
+    from asm_mode_advisor.rules import ALL_RULES
     from asm_mode_advisor.sources.files import load_paths
 
     reports = []
@@ -222,11 +230,12 @@ def render_rows(small: tuple[str, Path], large: tuple[str, Path]) -> list[Row]:
     gc.freeze()  # as the CLI does before rendering
     rows = []
     for output in OutputFormat:
-        render(reports[0], output)  # warm-up: some formats import their libraries on use
+        view = View(rules=ALL_RULES)  # as the commands hand it in
+        render(reports[0], output, view=view)  # warm-up: some formats import their libraries on use
         per_namespace = []
         for report in reports:
             started = time.perf_counter()
-            render(report, output)
+            render(report, output, view=view)
             per_namespace.append((time.perf_counter() - started) / len(report.namespaces))
         rows.append(Row(f"render {output.value} per namespace", f"{small[0]}→{large[0]}",
                         f"{per_namespace[1] * 1e6:.0f} µs", f"{per_namespace[0] * 1e6:.0f} µs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import pkgutil
 import re
 from pathlib import Path
@@ -10,7 +11,16 @@ import pytest
 
 from asm_mode_advisor import matrix, needs, rules
 from asm_mode_advisor.model import Effect, Mode
-from asm_mode_advisor.rules import ALL_RULES, DETECTORS, MODULES, Rule, get
+from asm_mode_advisor.rules import (
+    ALL_RULES,
+    CHECKS,
+    DETECTORS,
+    MODULES,
+    Check,
+    Detector,
+    Rule,
+    get,
+)
 from asm_mode_advisor.verdict import benefits
 
 #: Effects allowed per id range (AMA1xx needs-waypoint, 2xx favours, 3xx blocks, 4xx chores).
@@ -56,22 +66,36 @@ def test_lookup_by_id_or_name_in_any_case() -> None:
 
 def test_every_rule_module_is_registered() -> None:
     package = Path(rules.__file__).parent
-    on_disk = {m.name for m in pkgutil.iter_modules([str(package)]) if m.name != "_base"}
-    registered = {m.__name__.rpartition(".")[2] for m in MODULES}
-    assert on_disk == registered
+    on_disk = [importlib.import_module(f"{rules.__name__}.{m.name}")
+               for m in pkgutil.iter_modules([str(package)])]
+    declaring = {m.__name__ for m in on_disk if hasattr(m, "RULES")}
+    assert declaring == {m.__name__ for m in MODULES}
 
 
-def test_every_module_exports_rules_and_detectors() -> None:
+def test_every_module_exports_rules_detectors_and_checks() -> None:
     for module in MODULES:
         assert isinstance(module.RULES, tuple) and module.RULES, module.__name__
         assert isinstance(module.DETECTORS, tuple), module.__name__
+        assert isinstance(getattr(module, "CHECKS", ()), tuple), module.__name__
         assert all(isinstance(rule, Rule) for rule in module.RULES)
+    assert all(isinstance(d, Detector) for d in DETECTORS)
+    assert all(isinstance(c, Check) for c in CHECKS)
     assert len(DETECTORS) == sum(len(m.DETECTORS) for m in MODULES)
     assert len(ALL_RULES) == sum(len(m.RULES) for m in MODULES)
 
 
-def test_detectors_have_docstrings() -> None:
-    assert [d.__name__ for d in DETECTORS if not (d.__doc__ or "").strip()] == []
+def test_every_rule_is_made_by_exactly_one_detector_or_check_of_its_module() -> None:
+    runners = [(module, runner) for module in MODULES
+               for runner in (*module.DETECTORS, *getattr(module, "CHECKS", ()))]
+    for module in MODULES:
+        for rule in module.RULES:
+            owners = [m for m, runner in runners if rule in runner.rules]
+            assert owners, f"{rule.id} has no detector or check"
+            assert all(m is module for m in owners), f"{rule.id} is made outside its module"
+
+
+def test_detectors_and_checks_have_docstrings() -> None:
+    assert [r.name for r in (*DETECTORS, *CHECKS) if not (r.find.__doc__ or "").strip()] == []
 
 
 def test_every_need_is_used_and_cites_known_rows() -> None:

@@ -247,7 +247,7 @@ def test_analyze_never_imports_kubernetes(manifests: Path) -> None:
 
 def test_version_is_answered_without_loading_the_cli() -> None:
     code = ("import sys\nsys.argv = ['asm-advisor', '--version']\n"
-            "from asm_mode_advisor.entry import main\nmain()\n"
+            "from asm_mode_advisor.__main__ import main\nmain()\n"
             "print(sorted(m for m in ('typer', 'pydantic', 'asm_mode_advisor.cli') "
             "if m in sys.modules))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -45,7 +45,7 @@ def test_full_config_parses() -> None:
         "rules: [AMA404], reason: going away}\n", "ci/.asm-advisor.yaml")
     assert config.mesh_version == "1.26" and config.fail_on is FailOn.NOTE
     run = resolve(config)
-    assert run.assume_mode == "recommended" and run.mesh_version == "1.26"
+    assert run.settings.assume_mode == "recommended" and run.settings.mesh_version == "1.26"
     assert run.baseline == Path("ci/base.json")
     assert config.ignore[0].whole_namespace and not config.ignore[1].whole_namespace
 
@@ -68,7 +68,8 @@ def test_flags_win_over_the_config() -> None:
     config = Config(fail_on=FailOn.NOTE, assume_mode=AssumeMode.AMBIENT, mesh_version="1.22")
     run = resolve(config, fail_on=FailOn.NEVER, assume_mode=AssumeMode.LABELS,
                   mesh_version="1.25")
-    assert (run.fail_on, run.assume_mode, run.mesh_version) == (FailOn.NEVER, None, "1.25")
+    assert (run.fail_on, run.settings.assume_mode, run.settings.mesh_version) == (
+        FailOn.NEVER, AssumeMode.LABELS, "1.25")
 
 
 def test_cli_reads_discovered_config_and_flag_overrides_it(repo: Path) -> None:

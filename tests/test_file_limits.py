@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from asm_mode_advisor.cli import app
-from asm_mode_advisor.sources import files, nesting
+from asm_mode_advisor.sources import documents, nesting
 from asm_mode_advisor.sources.files import LoadResult, load_bytes, load_paths
 from asm_mode_advisor.sources.nesting import MAX_NESTING, may_be_deep, measure
 
@@ -83,7 +83,8 @@ def test_any_depth_past_the_limit_gets_one_answer(shape: Callable[[int], str],
 PURE_PYTHON = """
 import yaml
 del yaml.CSafeLoader  # as on an install without libyaml
-from asm_mode_advisor.sources.files import USING_LIBYAML, LoadResult, load_bytes
+from asm_mode_advisor.sources.documents import USING_LIBYAML
+from asm_mode_advisor.sources.files import LoadResult, load_bytes
 assert not USING_LIBYAML
 for text in TEXTS:
     result = LoadResult()
@@ -109,7 +110,7 @@ def test_a_depth_error_from_libyaml_is_the_same_refusal(monkeypatch: pytest.Monk
         mark = yaml.Mark("in", at, text.count("\n", 0, at), 4, None, None)
         raise yaml.parser.ParserError(None, None, "exceeded maximum nesting depth", mark)
 
-    monkeypatch.setattr(files._Loader, "get_node", failing)
+    monkeypatch.setattr(documents._Loader, "get_node", failing)
     result = load(text)
     assert messages(result) == [f"in.yaml:6: {DEEP}"]
     assert nesting.is_depth_error("exceeded maximum nesting depth")

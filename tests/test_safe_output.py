@@ -19,8 +19,9 @@ import yaml
 
 import ci_helpers
 from asm_mode_advisor.matrix import parse_version
-from asm_mode_advisor.render import OutputFormat, render
+from asm_mode_advisor.render import OutputFormat, View, render
 from asm_mode_advisor.report import ErrorEntry, Report
+from asm_mode_advisor.rules import ALL_RULES
 from asm_mode_advisor.text import (
     defuse_commands,
     escape_in_strings,
@@ -118,7 +119,7 @@ def hostile_report(name: str) -> Report:
 def test_no_format_lets_a_hostile_name_through(name: str, output: OutputFormat) -> None:
     report = hostile_report(name)
     for color in (False, True):
-        text = render(report, output, color)
+        text = render(report, output, view=View(color=color, rules=ALL_RULES))
         lines = SGR.sub("", text).splitlines()  # the table's own colours aside
         assert not any(RAW.search(line) for line in lines), output
         if output is OutputFormat.GITHUB:

@@ -223,3 +223,44 @@ def test_a_server_message_with_a_newline_stays_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "\x1b" not in result.stderr and "\r" not in result.stderr
     assert lines[0].startswith("asm-advisor: error: list namespaces/v1: HTTP 400: bad")
     assert "forged" in lines[0]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("prefix", ["", "/via-client"])
+def test_an_unreachable_server_is_the_same_one_line_on_both_transports(
+        tmp_path: Path, prefix: str) -> None:
+    """One set of error words (``limits.unreachable``) for our transport and the client's."""
+    server = f"http://127.0.0.1:{closed_port()}{prefix}"
+    options = ClusterOptions(kubeconfig=str(kubeconfig(tmp_path / "config", server)),
+                             limits=FAST)
+    with pytest.raises(ClusterError) as caught:
+        read_cluster(Reader(connect(options), sleep=lambda _: None))
+    assert str(caught.value) == (f"cannot reach the API server at {server}: connection "
+                                 "refused or host unreachable")
+
+
+def test_failure_reasons_read_stdlib_and_urllib3_errors_alike() -> None:
+    import ssl
+
+    import urllib3
+
+    from asm_mode_advisor.sources.limits import failure_reason
+
+    pool = urllib3.HTTPConnectionPool("127.0.0.1")
+    refused = urllib3.exceptions.NewConnectionError(pool, "refused")
+    assert failure_reason(refused) == failure_reason(ConnectionRefusedError()) == (
+        "connection refused or host unreachable")
+    read_timeout = urllib3.exceptions.ReadTimeoutError(pool, "/", "read timed out")
+    assert failure_reason(read_timeout) == failure_reason(TimeoutError()) == "timed out"
+    assert failure_reason(urllib3.exceptions.SSLError("bad cert")) == "TLS failure: bad cert"
+    assert failure_reason(ssl.SSLError(1, "bad cert")) == "TLS failure: bad cert"
+    assert failure_reason(OSError("first\nsecond")) == "second"

@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from asm_mode_advisor import rules
 from asm_mode_advisor.analysis import Settings, analyze
+from asm_mode_advisor.kinds import EACH_ITEM, parse_read, unknown_kinds
+from asm_mode_advisor.model import Resource
 from asm_mode_advisor.rules import ALL_RULES, Rule
-from asm_mode_advisor.slim import ANALYSED_KINDS, share, slim
+from asm_mode_advisor.sharing import share
+from asm_mode_advisor.slim import registry_keep_trees, slim
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.views import CORE_READS
+from recording import Read, kept, recording
 from shared_spec import CORPUS, needs_shared
 from support import load
 
@@ -82,13 +88,13 @@ def test_workload_keeps_what_rules_read_and_drops_bulk() -> None:
     body = resource.body
     assert set(body) == {"spec"}  # identity, labels and annotations live on the Resource
     assert resource.labels == {"app": "web"} and resource.namespace == "shop"
-    assert body["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    assert set(body["spec"]) == {"template"}  # no rule reads the controller's selector
     template = body["spec"]["template"]
     assert template["metadata"]["annotations"] == {"sidecar.istio.io/inject": "true"}
     pod = template["spec"]
-    assert pod == {
-        "serviceAccountName": "web", "hostNetwork": False,
-        "initContainers": [{"name": "setup", "image": "busybox:1", "restartPolicy": "Always"}],
+    assert pod == {  # what the declared reads name: no more (serviceAccountName, command)
+        "hostNetwork": False,
+        "initContainers": [{"name": "setup"}],
         "containers": [{"name": "web", "image": "example/web:1",
                         "ports": [{"containerPort": 8080, "name": "http"}]}],
     }
@@ -107,7 +113,7 @@ def test_unanalysed_kinds_keep_identity_only_and_secret_data_is_dropped() -> Non
     bodies = {r.kind: r.body for r in loaded.resources}
     assert set(bodies) == {"Secret", "ConfigMap", "CustomResourceDefinition"}
     for kind, body in bodies.items():
-        assert kind not in ANALYSED_KINDS
+        assert kind not in registry_keep_trees()
         assert body == {}, kind
     secret = next(r for r in loaded.resources if r.kind == "Secret")
     assert secret.labels == {"istio/multiCluster": "true"}  # AMA rules still see the label
@@ -134,7 +140,7 @@ def test_malformed_bodies_are_left_alone() -> None:
     assert odd == {"spec": {"template": {"spec": {"containers": ["not a mapping", 3]}}}}
     odd2 = {"metadata": "text", "spec": []}
     slim("StatefulSet", odd2)
-    assert odd2 == {"spec": []}
+    assert odd2 == {"metadata": "text", "spec": []}  # validation reported the shapes
 
 
 def _report_json(paths: list[str], slim_bodies: bool) -> str:
@@ -200,8 +206,7 @@ def test_controller_rollout_fields_are_dropped_and_a_cronjob_keeps_its_schedule(
                            "revisionHistoryLimit": 2, "selector": {"matchLabels": {"a": "b"}},
                            "template": {"spec": {"containers": []}}}}
     slim("Deployment", deployment)
-    assert deployment == {"spec": {"selector": {"matchLabels": {"a": "b"}},
-                                   "template": {"spec": {"containers": []}}}}
+    assert deployment == {"spec": {"template": {"spec": {"containers": []}}}}
     cron = {"spec": {"schedule": "0 * * * *", "suspend": False, "concurrencyPolicy": "Forbid",
                      "jobTemplate": {"spec": {"backoffLimit": 4, "parallelism": 2,
                                               "template": {"spec": {"containers": []}}}}}}
@@ -220,3 +225,97 @@ def test_equal_labels_are_kept_once_when_slimming() -> None:
     assert first.labels is second.labels
     whole = load(DEPLOYMENT + "---\n" + DEPLOYMENT.replace("shop", "shop-2"), slim=False)
     assert whole.resources[0].labels is not whole.resources[1].labels
+
+
+# --- kept fields come from declarations (issue 13) -------------------------------------
+
+CAPABLE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: vpn, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: vpn}}
+    spec:
+      securityContext: {runAsNonRoot: true}
+      containers:
+      - name: vpn
+        image: example/vpn:1
+        env: [{name: PEER, value: payments.shop}]
+        securityContext: {capabilities: {add: [NET_ADMIN]}}
+"""
+
+ENV_AND_CAPABILITIES = Rule(
+    id="AMA990", name="toy-env-and-capabilities", title="Reads env and capabilities",
+    need="sidecar-config", kinds=("Deployment",), rationale="A test rule.",
+    reads=("Deployment:spec.template.spec.securityContext",
+           "Deployment:spec.template.spec.containers[].env",
+           "Deployment:spec.template.spec.containers[].securityContext.capabilities"))
+
+
+def _all_reads() -> list[str]:
+    return [*CORE_READS, *(read for rule in rules.ALL_RULES for read in rule.reads)]
+
+
+def test_undeclared_fields_go_and_a_rule_declaring_them_keeps_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pod = load(CAPABLE).resources[0].body["spec"]["template"]["spec"]
+    assert pod == {"containers": [{"name": "vpn", "image": "example/vpn:1"}]}  # nobody reads
+    monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, ENV_AND_CAPABILITIES))
+    pod = load(CAPABLE).resources[0].body["spec"]["template"]["spec"]
+    assert pod == {"securityContext": {"runAsNonRoot": True}, "containers": [{
+        "name": "vpn", "image": "example/vpn:1",
+        "env": [{"name": "PEER", "value": "payments.shop"}],
+        "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}
+
+
+def test_a_kind_only_a_rule_reads_keeps_its_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "apiVersion: networking.istio.io/v1beta1\nkind: ProxyConfig\n" \
+           "metadata: {name: p, namespace: shop}\nspec: {concurrency: 2}\n"
+    assert load(text).resources[0].body == {}
+    reader = ENV_AND_CAPABILITIES.model_copy(update={"reads": ("ProxyConfig:spec",)})
+    monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, reader))
+    assert load(text).resources[0].body == {"spec": {"concurrency": 2}}
+
+
+def _body_with(steps: tuple[str, ...], value: object) -> dict[str, object]:
+    """The smallest body holding ``value`` at ``steps`` (one item per list)."""
+    for step in reversed(steps):
+        value = [value] if step == EACH_ITEM else {step: value}
+    assert isinstance(value, dict)
+    return value
+
+
+@pytest.mark.parametrize("read", sorted(set(_all_reads())))
+def test_every_declared_read_survives_slimming(read: str) -> None:
+    kind, steps = parse_read(read)
+    body = _body_with(steps, "kept")
+    slim(kind, body)
+    assert body == _body_with(steps, "kept")
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)
+def test_every_kind_a_rule_names_or_reads_is_known_to_the_sources(rule: Rule) -> None:
+    read_kinds = [parse_read(read)[0] for read in rule.reads]
+    assert unknown_kinds([*rule.kinds, *read_kinds]) == []
+
+
+def test_a_rule_on_an_unregistered_kind_is_caught() -> None:
+    assert unknown_kinds(["ProxyConfig", "Deployment"]) == ["ProxyConfig"]
+
+
+def _reads_of_analysis(resources: list[Resource], log: set[Read]) -> None:
+    analyze(recording(resources, log), [], Settings(), files=1)
+
+
+def test_every_field_the_analysis_reads_is_kept_by_a_declaration() -> None:
+    """Every rule's examples and examples/, unslimmed, with bodies that note each read."""
+    log: set[Read] = set()
+    _reads_of_analysis(load_paths([str(ROOT / "examples")]).resources, log)
+    for rule in ALL_RULES:
+        for text in (*rule.triggers, *rule.passes):
+            _reads_of_analysis(load(text, slim=False).resources, log)
+    trees = registry_keep_trees()
+    dropped = sorted(f"{kind}:{'.'.join(path)}" for kind, path in log
+                     if not kept((kind, path), trees))
+    assert dropped == [], "read by the analysis but declared by no Rule.reads or CORE_READS"

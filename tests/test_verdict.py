@@ -8,7 +8,8 @@ from pydantic import TypeAdapter
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.model import Mode
 from asm_mode_advisor.report import NamespaceVerdict, Waypoint
-from asm_mode_advisor.rules import RULES_BY_ID, Finding
+from asm_mode_advisor.rules import RULES_BY_ID, Context, Finding
+from asm_mode_advisor.rules.phases import check
 from asm_mode_advisor.verdict import benefits, decide, recommend
 from support import inventory_from
 
@@ -41,7 +42,11 @@ def finding(rule_id: str, namespace: str | None = "shop", services: tuple[str, .
 
 
 def verdicts(findings: list[Finding], text: str = INVENTORY) -> dict[str, NamespaceVerdict]:
-    return {v.name: v for v in decide(inventory_from(text), findings)}
+    """Verdicts on ``findings`` as phase 1's, after the checks (AMA203, AMA410) built on them."""
+    inventory = inventory_from(text)
+    checked, errors = check(inventory, Context(), findings)
+    assert errors == []
+    return {v.name: v for v in decide(inventory, findings + checked)}
 
 
 @pytest.mark.parametrize(("rule_ids", "mode"), [

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+
+import pytest
+
+from asm_mode_advisor import views
 from asm_mode_advisor.model import Resource
+from asm_mode_advisor.slim import registry_keep_trees
 from asm_mode_advisor.views import (
+    SELECTING_KINDS,
     AuthorizationPolicy,
+    DestinationRule,
     EnvoyFilter,
     IstioGateway,
     MeshRoute,
@@ -14,9 +22,52 @@ from asm_mode_advisor.views import (
     Service,
     ServiceEntry,
     Telemetry,
+    View,
     VirtualService,
+    WasmPlugin,
 )
+from recording import Read, RecordingDict, kept
 from support import load
+
+#: The kinds each view wraps (a new view must be added here, or the test below fails).
+VIEW_KINDS: dict[type[View], tuple[str, ...]] = {
+    Selecting: SELECTING_KINDS, VirtualService: ("VirtualService",),
+    DestinationRule: ("DestinationRule",), AuthorizationPolicy: ("AuthorizationPolicy",),
+    RequestAuthentication: ("RequestAuthentication",),
+    PeerAuthentication: ("PeerAuthentication",), Telemetry: ("Telemetry",),
+    WasmPlugin: ("WasmPlugin",), EnvoyFilter: ("EnvoyFilter",), Service: ("Service",),
+    views.NetworkPolicy: ("NetworkPolicy",),
+    MeshRoute: ("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"),
+    IstioGateway: ("Gateway",), ServiceEntry: ("ServiceEntry",),
+}
+
+
+def _fields_read(view_type: type[View], kind: str) -> set[Read]:
+    """What every property (and ``NetworkPolicy.rules``) of the view reads of a body."""
+    log: set[Read] = set()
+    body = RecordingDict({"spec": {}}, kind, (), log)
+    view = view_type(Resource(kind=kind, api_version="v1", name="n", namespace="ns",
+                              labels={}, annotations={}, body=body))
+    for name, member in inspect.getmembers(view_type):
+        if isinstance(member, property):
+            getattr(view, name)
+    if isinstance(view, views.NetworkPolicy):
+        view.rules("ingress"), view.rules("egress")
+    return log
+
+
+def test_every_view_is_mapped_to_its_kinds() -> None:
+    found = {member for _, member in inspect.getmembers(views, inspect.isclass)
+             if issubclass(member, View) and member is not View}
+    assert found == set(VIEW_KINDS)
+
+
+@pytest.mark.parametrize("view_type", list(VIEW_KINDS), ids=lambda v: v.__name__)
+def test_every_field_a_view_reads_is_kept_by_slimming(view_type: type[View]) -> None:
+    trees = registry_keep_trees()
+    for kind in VIEW_KINDS[view_type]:
+        dropped = sorted(read for read in _fields_read(view_type, kind) if not kept(read, trees))
+        assert dropped == [], f"{view_type.__name__} reads fields no Rule.reads declares"
 
 
 def one(text: str) -> Resource:

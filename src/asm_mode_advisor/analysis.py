@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from asm_mode_advisor.collector import paused
 from asm_mode_advisor.completeness import incomplete_names, mark_incomplete, partial_namespaces
-from asm_mode_advisor.config import Config
-from asm_mode_advisor.engine import run_rules
-from asm_mode_advisor.inventory import ROOT_NAMESPACE, Inventory
+from asm_mode_advisor.config import Settings as Settings  # re-exported: analyze()'s input
+from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import CLUSTER_SCOPED_KINDS, lookup
 from asm_mode_advisor.locate import find_lines, targets
-from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.model import InputError, Mode, Resource
 from asm_mode_advisor.report import ErrorEntry, Report, Summary
 from asm_mode_advisor.rules import Context, Finding
+from asm_mode_advisor.rules.phases import run_rules
 from asm_mode_advisor.suppress import (
     Exclusion,
     Suppressor,
@@ -27,19 +25,6 @@ from asm_mode_advisor.suppress import (
     unknown_annotation_rules,
 )
 from asm_mode_advisor.verdict import decide
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a run is asked to do, from flags and config."""
-
-    mesh_version: str = DEFAULT_MESH_VERSION
-    default_namespace: str = "default"
-    root_namespace: str = ROOT_NAMESPACE
-    assume_mode: str | None = None
-    config: Config = field(default_factory=Config)
-    #: ``Kind.group`` of kinds the source could not read (403 in a scan).
-    unread: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -54,7 +39,6 @@ class Analysis:
     report: Report
 
 
-@paused()
 def analyze(resources: Iterable[Resource], errors: Iterable[InputError], settings: Settings,
             *, files: int = 0, source: Literal["files", "cluster"] = "files",
             cluster: dict[str, Any] | None = None) -> Analysis:

@@ -59,19 +59,6 @@ def incomplete_names(verdicts: Iterable[NamespaceVerdict]) -> list[str] | None:
     return names or None
 
 
-def partial_note(verdict: NamespaceVerdict, code: bool = False) -> str:
-    """One line for an incomplete namespace: how many errors, in which files.
-
-    ``code`` puts each file in Markdown backticks (``<stdin>`` would be read as HTML).
-    """
-    names = verdict.input_error_files or ()
-    if code:
-        names = tuple(f"`{name.replace('`', chr(39))}`" for name in names)
-    files = ", ".join(names)
-    return (f"recommendation rests on partial input: {verdict.input_errors or 0} input "
-            f"error(s) in {files}")
-
-
 def describe_inputs(paths: Sequence[str]) -> str:
     """The inputs as a user named them (``-`` is stdin), for a one-line message."""
     shown = [STDIN_NAME if path == "-" else path if path.isprintable() else repr(path)

@@ -7,7 +7,7 @@ command line win over the file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from asm_mode_advisor.domain import ROOT_NAMESPACE, AssumeMode
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION, parse_version
 from asm_mode_advisor.model import Severity
 from asm_mode_advisor.rules import get
@@ -24,14 +25,6 @@ from asm_mode_advisor.smallfile import CONFIG_LIMIT, FileProblem, read_text
 
 CONFIG_NAME = ".asm-advisor.yaml"
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class AssumeMode(StrEnum):
-    """Which namespaces the conformance rules treat as ambient."""
-
-    LABELS = "labels"  # only namespaces labelled istio.io/dataplane-mode=ambient
-    AMBIENT = "ambient"  # every namespace
-    RECOMMENDED = "recommended"  # namespaces the advisor recommends ambient for
 
 
 class FailOn(StrEnum):
@@ -225,13 +218,27 @@ def load_config(path: Path | None, cwd: Path | None = None) -> Config:
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    """The gate settings of one run: flags first, then the config file, then defaults."""
+class Settings:
+    """What the analysis is asked to do, from flags and config (the library's one input)."""
 
-    config: Config
-    fail_on: FailOn = FailOn.ERROR
-    assume_mode: str | None = None
     mesh_version: str = DEFAULT_MESH_VERSION
+    default_namespace: str = "default"
+    root_namespace: str = ROOT_NAMESPACE
+    assume_mode: AssumeMode = AssumeMode.LABELS
+    config: Config = field(default_factory=Config)
+    #: ``Kind.group`` of kinds the source could not read (403 in a scan).
+    unread: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """One run of ``analyze`` or ``scan``: what to analyse, and the gate on its report.
+
+    Flags first, then the config file, then defaults.
+    """
+
+    settings: Settings
+    fail_on: FailOn = FailOn.ERROR
     baseline: Path | None = None
     #: The config file could not be used (already reported): the run exits 2.
     config_failed: bool = False
@@ -239,7 +246,8 @@ class RunOptions:
 
 def resolve(config: Config, *, fail_on: FailOn | None = None,
             assume_mode: AssumeMode | None = None, mesh_version: str | None = None,
-            baseline: Path | None = None) -> RunOptions:
+            baseline: Path | None = None, default_namespace: str = "default",
+            root_namespace: str = ROOT_NAMESPACE) -> RunOptions:
     """Merge flags (None: not given) over the config file.
 
     A baseline path from the config file is relative to the config file's folder.
@@ -248,9 +256,9 @@ def resolve(config: Config, *, fail_on: FailOn | None = None,
     if config.baseline is not None:
         folder = Path(config.path).parent if config.path else Path()
         config_baseline = folder / config.baseline
-    mode = assume_mode or config.assume_mode
-    return RunOptions(
-        config=config, fail_on=fail_on or config.fail_on or FailOn.ERROR,
-        assume_mode=None if mode in (None, AssumeMode.LABELS) else str(mode),
+    settings = Settings(
         mesh_version=mesh_version or config.mesh_version or DEFAULT_MESH_VERSION,
-        baseline=baseline or config_baseline)
+        default_namespace=default_namespace, root_namespace=root_namespace,
+        assume_mode=assume_mode or config.assume_mode or AssumeMode.LABELS, config=config)
+    return RunOptions(settings=settings, fail_on=fail_on or config.fail_on or FailOn.ERROR,
+                      baseline=baseline or config_baseline)

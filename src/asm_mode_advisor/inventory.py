@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
+from asm_mode_advisor.domain import (
+    CLUSTER_DOMAIN_SUFFIX,
+    DATAPLANE_LABEL,
+    INJECTION_LABEL,
+    REVISION_LABEL,
+    ROOT_NAMESPACE,
+    WAYPOINT_CLASS,
+    controller_of,
+)
 from asm_mode_advisor.kinds import (
     GATEWAY_API,
     ISTIO_NETWORKING,
@@ -22,18 +31,6 @@ from asm_mode_advisor.kinds import (
 from asm_mode_advisor.model import Mode, Resource, as_dict, as_list, as_str, dicts, str_map
 from asm_mode_advisor.views import Selecting, Service
 
-ROOT_NAMESPACE = "istio-system"
-WAYPOINT_CLASS = "istio-waypoint"
-CLUSTER_DOMAIN_SUFFIX = ".svc.cluster.local"
-
-# Namespace labels that select the data-plane mode.
-INJECTION_LABEL = "istio-injection"
-REVISION_LABEL = "istio.io/rev"
-DATAPLANE_LABEL = "istio.io/dataplane-mode"
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
-
-T = TypeVar("T")
 #: Namespaces with this many workloads get a label index; smaller ones are scanned, which
 #: is as fast and saves an index per namespace.
 INDEXED_FROM = 32
@@ -116,7 +113,6 @@ class Inventory:
                                                 repr=False)
     _service_targets: dict[str, ServiceTargets] = field(
         default_factory=dict, repr=False)
-    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, resources: Iterable[Resource], default_namespace: str = "default",
@@ -135,19 +131,6 @@ class Inventory:
                     continue  # a ReplicaSet or Pod of a listed controller counts through it
                 inventory._workloads[resource.namespace].append(make_workload(resource))
         return inventory
-
-    # --- results computed once per inventory --------------------------------------------
-
-    def remember(self, key: Hashable, value: Any) -> None:
-        """Keep a result derived from this inventory (e.g. a detector's findings)."""
-        self._memo[key] = value
-
-    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The result kept under ``key``, computed (and kept) on first use."""
-        if key not in self._memo:
-            self._memo[key] = compute()
-        value: T = self._memo[key]
-        return value
 
     # --- plain lookups -------------------------------------------------------------------
 
@@ -352,14 +335,6 @@ class Inventory:
     def istio_gateways(self, namespace: str | None = None) -> list[Resource]:
         """Istio ``networking.istio.io`` Gateways."""
         return self.of_kind("Gateway", namespace, group=ISTIO_NETWORKING)
-
-
-def controller_of(resource: Resource) -> tuple[str | None, str, str] | None:
-    """``(namespace, kind, name)`` of the controller that owns a resource, if any."""
-    for owner in dicts(as_dict(resource.body.get("metadata")).get("ownerReferences")):
-        if owner.get("controller"):
-            return resource.namespace, as_str(owner.get("kind")), as_str(owner.get("name"))
-    return None
 
 
 def _sort_key(resource: Resource) -> tuple[str, str, str, str, int]:

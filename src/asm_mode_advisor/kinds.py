@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -20,7 +21,11 @@ WORKLOAD_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
      "CronJob", "Pod"}
 )
+#: Workload kinds whose pod template is a field of their spec (all but Pod).
+CONTROLLER_KINDS = WORKLOAD_KINDS - {"Pod"}
 
+#: The step of a field path that means "each item of the list here" (``containers[].env``).
+EACH_ITEM = "[]"
 
 
 def pod_template_path(kind: str) -> tuple[str, ...]:
@@ -30,6 +35,35 @@ def pod_template_path(kind: str) -> tuple[str, ...]:
     if kind == "CronJob":
         return ("spec", "jobTemplate", "spec", "template")
     return ("spec", "template")
+
+
+def pod_reads(*fields: str, kinds: Iterable[str] = WORKLOAD_KINDS) -> tuple[str, ...]:
+    """Field reads (``Kind:path``) of a pod template's ``fields`` in every one of ``kinds``.
+
+    ``pod_reads("spec.hostNetwork")`` names ``spec.template.spec.hostNetwork`` of a
+    Deployment, ``spec.jobTemplate.spec.template.spec.hostNetwork`` of a CronJob and
+    ``spec.hostNetwork`` of a Pod, so a rule over every workload declares each field once.
+    """
+    return tuple(f"{kind}:{'.'.join((*pod_template_path(kind), field))}"
+                 for kind in sorted(kinds) for field in fields)
+
+
+def parse_read(read: str) -> tuple[str, tuple[str, ...]]:
+    """``"Deployment:spec.template.spec.containers[].env"`` as its kind and path steps.
+
+    A step ``name[]`` becomes ``name`` then :data:`EACH_ITEM`. Raises ValueError on a
+    malformed read (no kind, an empty step).
+    """
+    kind, colon, dotted = read.partition(":")
+    steps: list[str] = []
+    for part in dotted.split("."):
+        name = part.removesuffix(EACH_ITEM)
+        if not name or EACH_ITEM in name:
+            raise ValueError(f"malformed field read {read!r}")
+        steps += [name, EACH_ITEM] if part.endswith(EACH_ITEM) else [name]
+    if not colon or not kind.isidentifier():
+        raise ValueError(f"field read {read!r} does not start with a kind and a colon")
+    return kind, tuple(steps)
 
 
 KNOWN_KINDS: tuple[KindInfo, ...] = (
@@ -85,6 +119,10 @@ CLUSTER_SCOPED_KINDS = frozenset(
      "ClusterIssuer", "CertificateSigningRequest", "ComponentStatus"}
 )
 
+#: Kinds a rule looks at only by identity and labels (a remote-cluster Secret, in files):
+#: they keep no body and a scan never lists them (it reads no Secrets).
+LABELS_ONLY_KINDS = frozenset({"Secret"})
+
 #: Group for which ``Gateway`` means the Istio gateway (the other is Gateway API).
 ISTIO_NETWORKING = "networking.istio.io"
 GATEWAY_API = "gateway.networking.k8s.io"
@@ -95,3 +133,12 @@ _BY_KIND_GROUP = {(info.kind, info.group): info for info in KNOWN_KINDS}
 def lookup(kind: str, group: str) -> KindInfo | None:
     """The known kind for this kind and group, or None (unknown kinds are kept, not analyzed)."""
     return _BY_KIND_GROUP.get((kind, group))
+
+
+def unknown_kinds(kinds: Iterable[str]) -> list[str]:
+    """Those of ``kinds`` the sources do not know (a scan never lists them), sorted.
+
+    Reads :data:`KNOWN_KINDS` at call time, so a kind registered there counts at once.
+    """
+    known = {info.kind for info in KNOWN_KINDS} | LABELS_ONLY_KINDS
+    return sorted(set(kinds) - known)

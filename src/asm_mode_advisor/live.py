@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from asm_mode_advisor.domain import has_sidecar
 from asm_mode_advisor.inventory import Inventory, pod_template
 from asm_mode_advisor.matrix import parse_version
 from asm_mode_advisor.model import Mode, Resource, as_str, dicts
-from asm_mode_advisor.rules.namespace_state import has_sidecar
 
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 #: Namespaces where istiod runs: upstream Istio and ASM's in-cluster control plane.

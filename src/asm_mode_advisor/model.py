@@ -144,19 +144,14 @@ def is_str_map(value: dict[Any, Any]) -> bool:
     return all(type(k) is str and type(v) is str for k, v in value.items())
 
 
-#: The result of :func:`str_map` for a missing mapping (workloads often have no pod
-#: annotations; one shared mapping instead of an empty one per workload).
-_EMPTY: dict[str, str] = {}
-
-
 def str_map(value: object) -> dict[str, str]:
     """A string-to-string mapping (labels, selectors); non-string values are stringified.
 
-    A mapping that already holds only strings is returned as it is, and a missing one is
-    one shared empty mapping: read the result, never change it.
+    A mapping that already holds only strings is returned as it is (read it, never change
+    it), and a missing one is a new empty mapping.
     """
     if not isinstance(value, dict):
-        return _EMPTY
+        return {}
     if is_str_map(value):
         return value
     return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}

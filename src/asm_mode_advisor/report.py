@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidatorFunctionWrapHandler,
-    WrapValidator,
-)
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
 
 from asm_mode_advisor import __version__
-from asm_mode_advisor.jsonstream import Lazy, iter_json
+from asm_mode_advisor.jsonstream import Lazy, dumps_fast, iter_json
 from asm_mode_advisor.model import Resource
 
 SCHEMA_VERSION = "1"
@@ -30,44 +23,26 @@ _CONFIG = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="for
 
 # The parts a report holds by the thousand (one per namespace, reason and object) are
 # slotted frozen dataclasses: 72 bytes for an ObjectRef against about 1 KiB as a model,
-# with the same validation, aliases and JSON. ``dataclasses.replace`` changes a copy.
-# Their fields are declared in the order of their JSON keys (sorted), so that pydantic's
-# fast JSON writer gives the report's sorted JSON as it is (tests/test_jsonstream.py).
+# with the same validation, aliases and JSON; as models, they cost 39% more peak memory
+# at 50k documents (docs/performance.md, "What each memory trick is worth"). The few
+# whole-report parts below stay models for ``model_copy`` and ``model_validate_json``.
+# ``dataclasses.replace`` changes a copy. Fields are declared in reading order (identity,
+# then verdict, then reasons); the JSON writer sorts keys (:func:`verdict_json`).
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(**_CONFIG, frozen=True)
 
 
-def _kept(container: type, *items: type) -> WrapValidator:
-    """Keep a ``container`` whose items are exactly of ``items``; validate anything else.
-
-    pydantic copies every tuple and list it validates. The analysis builds reasons by the
-    thousand from tuples the rules already typed (one rule's matrix rows, shared by all its
-    findings), and each copy would cost memory for nothing. A report read back from JSON
-    brings lists, which still go through full validation (and become tuples).
-    """
-    def keep(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        if isinstance(value, tuple | list) and value.__class__ is container and all(
-                item.__class__ in items for item in value):
-            return value
-        return handler(value)
-    return WrapValidator(keep)
-
-
-#: Field types whose values are kept as given when already exact (see :func:`_kept`).
-Strings = Annotated[tuple[str, ...], _kept(tuple, str)]
-
-
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class ObjectRef:
     """An object behind a reason: identity plus file and line, or ``source: cluster``."""
 
-    file: str | None = None
     kind: str
-    line: int | None = None
-    name: str
     namespace: str | None = None
+    name: str
+    file: str | None = None
+    line: int | None = None
     source: Literal["cluster"] | None = None
 
     @classmethod
@@ -86,23 +61,23 @@ class Reason:
 
     # Tuples, not lists: a report holds thousands of reasons, most with no services or
     # workloads, and every empty tuple is the same object.
-    baseline: bool | None = None
-    effect: str
-    field_line: int | None = None
-    field_path: Annotated[tuple[str | int, ...], _kept(tuple, str, int)] = ()
-    fingerprint: str = ""
-    matrix_rows: Strings
-    message: str
-    objects: Annotated[tuple[ObjectRef, ...], _kept(tuple, ObjectRef)] = ()
     rule_id: str
     rule_name: str
-    services: Strings = ()
+    title: str
     severity: str
+    effect: str
+    message: str
+    matrix_rows: tuple[str, ...]
+    objects: tuple[ObjectRef, ...] = ()
+    services: tuple[str, ...] = ()
+    workloads: tuple[str, ...] = ()
+    field_path: tuple[str | int, ...] = ()
+    field_line: int | None = None
+    fingerprint: str = ""
     #: Suppressed findings still decide the verdict; they only leave the gate and the lists.
     suppressed: bool | None = None
     suppressed_by: SuppressionSource | None = None
-    title: str
-    workloads: Strings = ()
+    baseline: bool | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -129,21 +104,22 @@ def fingerprint(reason: Reason) -> str:
 class SuppressedReason:
     """A finding left out by an annotation or the config file, kept here to be counted."""
 
-    by: SuppressionSource
+    rule_id: str
     fingerprint: str
     object: ObjectRef | None = None
+    by: SuppressionSource
     reason: str | None = None
-    rule_id: str
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class Waypoint:
     """A waypoint the namespace needs: its name, traffic type and the services it serves."""
 
-    exists: bool = False
-    for_: Literal["service", "workload", "all"] = Field(alias="for")
     name: str
-    services: Strings = ()
-    workloads: Strings = ()
+    for_: Literal["service", "workload", "all"] = Field(alias="for")
+    services: tuple[str, ...] = ()
+    workloads: tuple[str, ...] = ()
+    exists: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -158,22 +134,22 @@ class Benefit:
 class NamespaceVerdict:
     """Everything the advisor says about one namespace."""
 
-    baseline_recommendation: str | None = None
-    benefits: Annotated[tuple[Benefit, ...], _kept(tuple, Benefit)] = ()
+    name: str
     current_mode: str
+    recommendation: str
+    summary: str
+    objects: int = 0
+    reasons: list[Reason] = Field(default_factory=list)
+    waypoints: tuple[Waypoint, ...] = ()
+    benefits: tuple[Benefit, ...] = ()
+    suppressed: list[SuppressedReason] | None = None
     #: Set when input errors sit in files this namespace's objects came from (see
     #: ``completeness.py``): the recommendation rests on partial input.
     incomplete: bool | None = None
-    input_error_files: Strings | None = None
     input_errors: int | None = None
-    name: str
-    objects: int = 0
-    reasons: Annotated[list[Reason], _kept(list, Reason)] = Field(default_factory=list)
-    recommendation: str
+    input_error_files: tuple[str, ...] | None = None
+    baseline_recommendation: str | None = None
     recommendation_changed: bool | None = None
-    summary: str
-    suppressed: list[SuppressedReason] | None = None
-    waypoints: Annotated[tuple[Waypoint, ...], _kept(tuple, Waypoint)] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -277,5 +253,20 @@ def verdict_data(verdict: NamespaceVerdict) -> dict[str, Any]:
 
 
 def verdict_json(verdict: NamespaceVerdict) -> str:
-    """One namespace as indented JSON with sorted keys (fields are declared sorted)."""
-    return _VERDICT.dump_json(verdict, indent=2, by_alias=True, exclude_none=True).decode()
+    """One namespace as indented JSON with sorted keys, as :func:`jsonstream.dumps` writes."""
+    return dumps_fast(verdict_data(verdict))
+
+
+def counted(report: Report) -> Iterator[Reason]:
+    """Reasons that count toward the gate, once each (mesh-wide ones repeat per namespace).
+
+    Suppressed and baselined reasons stay in the report (they explain the verdict) but do
+    not count. Here, beside the report, so that renderers and the gate read the same list.
+    """
+    seen: set[str] = set()
+    for verdict in report.namespaces:
+        for reason in verdict.reasons:
+            if not reason.counts or reason.fingerprint in seen:
+                continue
+            seen.add(reason.fingerprint)
+            yield reason

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 from typing import Literal
 
@@ -19,23 +19,12 @@ from asm_mode_advisor.report import (
     SuppressionSource,
     Waypoint,
 )
-from asm_mode_advisor.rules import Finding
-from asm_mode_advisor.rules.namespace_state import MIXED_MODES
-from asm_mode_advisor.rules.workloads import L4_ONLY
+from asm_mode_advisor.rules import Finding, namespace_modes
+from asm_mode_advisor.rules import recommend as recommend  # re-exported: the verdict's rule
 
 DEFAULT_WAYPOINT_NAME = "waypoint"
 #: What suppresses a finding (None: it counts); called once for each reason built.
 Suppressed = Callable[[Finding], SuppressionSource | None]
-
-
-def recommend(findings: Iterable[Finding]) -> Mode:
-    """The cheapest mode that meets every need: ambient < ambient-waypoint < sidecar."""
-    effects = {finding.effect for finding in findings}
-    if Effect.BLOCKS_AMBIENT in effects:
-        return Mode.SIDECAR
-    if Effect.NEEDS_WAYPOINT in effects:
-        return Mode.AMBIENT_WAYPOINT
-    return Mode.AMBIENT
 
 
 def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None,
@@ -134,7 +123,8 @@ def decide(inventory: Inventory, findings: list[Finding], lines: FieldLines | No
            suppressed: Suppressed | None = None) -> list[NamespaceVerdict]:
     """A verdict for every namespace in the inventory, sorted by name (``lines``: field lines).
 
-    Every finding decides, suppressed or not: ``suppressed`` only marks the reasons.
+    Every finding decides, suppressed or not: ``suppressed`` only marks the reasons. The
+    verdict makes no findings of its own: the rules' checks made them all.
     """
     # Mesh-wide findings repeat in every namespace: one frozen Reason (and ObjectRef) each.
     # Keyed by id(): ``mesh_wide`` and the inventory keep those objects alive all along.
@@ -147,24 +137,12 @@ def decide(inventory: Inventory, findings: list[Finding], lines: FieldLines | No
     for finding in findings:
         by_namespace[finding.namespace].append(finding)
     mesh_wide = by_namespace.get(None, [])
-    modes = {ns: recommend(by_namespace.get(ns, []) + mesh_wide) for ns in inventory.namespaces}
-    staying = sorted(ns for ns, mode in modes.items() if mode is Mode.SIDECAR)
+    modes = namespace_modes(inventory.namespaces, findings)
     verdicts = []
     shared = {id(finding): reason(finding) for finding in mesh_wide}
     for namespace in inventory.namespaces:
         own = by_namespace.get(namespace, []) + mesh_wide
         mode = modes[namespace]
-        if mode is not Mode.SIDECAR and staying:
-            shown = ", ".join(staying[:5]) + (f" and {len(staying) - 5} more"
-                                              if len(staying) > 5 else "")
-            own.append(MIXED_MODES.finding(
-                None, f"namespace(s) {shown} stay on sidecars; pods in different modes cannot "
-                      "reliably talk to each other", namespace=namespace))
-        if mode is Mode.AMBIENT:
-            subject = inventory.namespace_objects.get(namespace)
-            own.append(L4_ONLY.finding(
-                subject, f"namespace {namespace} needs no L7 feature and nothing blocks "
-                         "ambient: ztunnel alone serves it", namespace=namespace))
         own.sort(key=_reason_key)
         reasons = [shared.get(id(f)) or reason(f) for f in own]
         verdicts.append(NamespaceVerdict(

@@ -11,9 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from asm_mode_advisor.kinds import CONTROLLER_KINDS, WORKLOAD_KINDS, pod_reads
 from asm_mode_advisor.model import Resource, as_dict, as_int, as_list, as_str, dicts, str_map
 
 MESH_GATEWAY = "mesh"
+
+#: Kinds that pick workloads by selector or attach by targetRefs (see :class:`Selecting`).
+SELECTING_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication",
+                   "Telemetry", "WasmPlugin", "EnvoyFilter", "Sidecar")
+
+#: Fields read below the rules, as ``Kind:path`` (see ``Rule.reads`` for the syntax): the
+#: inventory's (controller owners, pod-template labels and annotations, Service selectors,
+#: waypoint classes, policy selectors and targetRefs), ``domain.has_sidecar``'s container
+#: names and ``live``'s istiod image. Slimming keeps these and every rule's reads.
+CORE_READS: tuple[str, ...] = (
+    *(f"{kind}:metadata.ownerReferences" for kind in sorted(WORKLOAD_KINDS)),
+    *pod_reads("metadata.labels", "metadata.annotations", kinds=CONTROLLER_KINDS),
+    *pod_reads("spec.containers[].name", "spec.initContainers[].name"),
+    *pod_reads("spec.containers[].image", kinds=("Deployment",)),
+    "Service:spec.selector",
+    "Gateway:spec.gatewayClassName",
+    *(f"{kind}:spec.{field}" for kind in SELECTING_KINDS
+      for field in ("selector", "workloadSelector", "targetRef", "targetRefs")),
+)
 
 
 @dataclass(frozen=True, slots=True)

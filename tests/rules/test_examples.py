@@ -7,9 +7,6 @@ import pytest
 from asm_mode_advisor.rules import ALL_RULES, Rule
 from support import analysis_from
 
-#: Rules the verdict adds (not a detector), so their trigger is a whole namespace.
-VERDICT_RULES = {"AMA203"}
-
 
 def _cases(attribute: str) -> list[object]:
     return [pytest.param(rule, text, id=f"{rule.id}-{attribute}-{index}")
@@ -25,8 +22,7 @@ def test_trigger_example_fires(rule: Rule, text: str) -> None:
     assert fired, f"{rule.id} did not fire on its own trigger example"
     assert all(r.effect == rule.effect.value for r in fired)
     assert all(r.matrix_rows[:len(rule.rows)] == rule.rows for r in fired)
-    if rule.id not in VERDICT_RULES:
-        assert any(o.file == "test.yaml" and o.line for r in fired for o in r.objects)
+    assert any(o.file == "test.yaml" and o.line for r in fired for o in r.objects)
 
 
 @pytest.mark.parametrize(("rule", "text"), _cases("passes"))

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from asm_mode_advisor.console import EXIT_INPUT, err, out
+from asm_mode_advisor.commands.common import err, out
+from asm_mode_advisor.exit_codes import ExitCode
 from asm_mode_advisor.smallfile import REPORT_LIMIT, FileProblem, parse_json, read_text
 from asm_mode_advisor.text import safe_line
 
@@ -99,7 +100,7 @@ def diff_command(
         before, after = read_report(old), read_report(new)
     except ReportError as exc:
         err(f"error: {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+        raise typer.Exit(ExitCode.INPUT) from None
     lines = diff_lines(before, after)
     changed = sum(1 for line in lines if line.startswith("~"))
     added = sum(1 for line in lines if line.startswith("+"))

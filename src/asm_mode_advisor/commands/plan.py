@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from asm_mode_advisor.analysis import Analysis, Settings, analyze
+from asm_mode_advisor.commands.common import check_mesh_version, err
+from asm_mode_advisor.commands.common import out as write_out
+from asm_mode_advisor.commands.options import (
+    AllowEmptyOption,
+    DefaultNamespaceOption,
+    MaxFileSizeOption,
+)
 from asm_mode_advisor.completeness import describe_inputs, empty_problem
 from asm_mode_advisor.config import Config
-from asm_mode_advisor.console import EXIT_INPUT, check_mesh_version, err
-from asm_mode_advisor.console import out as write_out
+from asm_mode_advisor.exit_codes import ExitCode
+from asm_mode_advisor.gcpause import paused
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
-from asm_mode_advisor.options import AllowEmptyOption, DefaultNamespaceOption, MaxFileSizeOption
 from asm_mode_advisor.sources.files import load_paths
 from asm_mode_advisor.sources.reading import DEFAULT_MAX_FILE_MIB, MIB
 from asm_mode_advisor.text import escape_in_strings
@@ -26,9 +32,6 @@ from asm_mode_advisor.text import escape_in_strings
 if TYPE_CHECKING:
     from asm_mode_advisor.plan.model import Plan
     from asm_mode_advisor.sources.cluster import ClusterOptions
-
-EXIT_OK = 0
-
 
 class PlanFormat(StrEnum):
     """Formats of ``plan --output``."""
@@ -69,10 +72,10 @@ def _check_quantities(cpu: str, memory: str) -> None:
 
     if parse_cpu(cpu) is None:
         err(f"error: --sidecar-cpu {cpu!r} is not a CPU quantity like 100m or 0.5")
-        raise typer.Exit(EXIT_INPUT)
+        raise typer.Exit(ExitCode.INPUT)
     if parse_memory(memory) is None:
         err(f"error: --sidecar-memory {memory!r} is not a memory quantity like 128Mi")
-        raise typer.Exit(EXIT_INPUT)
+        raise typer.Exit(ExitCode.INPUT)
 
 
 def plan_command(
@@ -123,7 +126,7 @@ def plan_command(
     _check_quantities(sidecar_cpu, sidecar_memory)
     if bool(paths) == cluster:
         err("error: give manifest PATHS or --from-cluster (one of them)")
-        raise typer.Exit(EXIT_INPUT)
+        raise typer.Exit(ExitCode.INPUT)
     namespaces = namespace or []
     cluster_nodes = None
     if cluster:
@@ -134,13 +137,14 @@ def plan_command(
             analysis, cluster_nodes = from_cluster(options, namespaces, mesh_version)
         except ClusterError as exc:
             err(f"error: {exc}")
-            raise typer.Exit(EXIT_INPUT) from None
+            raise typer.Exit(ExitCode.INPUT) from None
     else:
-        loaded = load_paths(paths or [], default_namespace=default_namespace,
-                            max_bytes=max_file_size * MIB)
-        analysis = analyze(loaded.resources, loaded.errors, Settings(
-            mesh_version=mesh_version or DEFAULT_MESH_VERSION,
-            default_namespace=default_namespace), files=loaded.files)
+        with paused():  # what is read and analysed is acyclic (see gcpause.py)
+            loaded = load_paths(paths or [], default_namespace=default_namespace,
+                                max_bytes=max_file_size * MIB)
+            analysis = analyze(loaded.resources, loaded.errors, Settings(
+                mesh_version=mesh_version or DEFAULT_MESH_VERSION,
+                default_namespace=default_namespace), files=loaded.files)
     from asm_mode_advisor.plan import PlanSettings, build_plan
     from asm_mode_advisor.plan.write import PlanWriteError, write_plan
 
@@ -164,11 +168,11 @@ def plan_command(
             written = write_plan(plan, out)
         except PlanWriteError as exc:
             err(f"error: {exc}")
-            raise typer.Exit(EXIT_INPUT) from None
+            raise typer.Exit(ExitCode.INPUT) from None
         err(f"wrote {len(written)} file(s) to {out}")
     if output is not None or out is None:
         write_out(render_plan(plan, output or PlanFormat.MARKDOWN), nl=False)
-    raise typer.Exit(EXIT_INPUT if failed else EXIT_OK)
+    raise typer.Exit(ExitCode.INPUT if failed else ExitCode.OK)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,20 +15,14 @@ from typing import Annotated, Any
 import typer
 
 from asm_mode_advisor.analysis import Analysis, Settings, analyze
-from asm_mode_advisor.collector import keep_alive_until_exit, paused
-from asm_mode_advisor.console import (
-    EXIT_INPUT,
+from asm_mode_advisor.commands.common import (
     check_mesh_version,
     err,
     finish,
     gate_options,
     require_input,
 )
-from asm_mode_advisor.inventory import ROOT_NAMESPACE
-from asm_mode_advisor.live import cluster_facts, detected_mesh_version, resolve_mesh_version
-from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
-from asm_mode_advisor.model import InputError, Mode
-from asm_mode_advisor.options import (
+from asm_mode_advisor.commands.options import (
     DEFAULT_OUTPUT,
     AllowEmptyOption,
     AssumeModeOption,
@@ -39,6 +33,12 @@ from asm_mode_advisor.options import (
     OutputOption,
     QuietOption,
 )
+from asm_mode_advisor.domain import ROOT_NAMESPACE
+from asm_mode_advisor.exit_codes import ExitCode
+from asm_mode_advisor.gcpause import keep_alive_until_exit, paused
+from asm_mode_advisor.live import cluster_facts, detected_mesh_version, resolve_mesh_version
+from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
+from asm_mode_advisor.model import InputError, Mode
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.sources.cluster import (
     DEFAULT_PAGE_SIZE,
@@ -196,21 +196,21 @@ def scan_command(
 ) -> None:
     """Scan a live cluster (read-only) and print a verdict per namespace."""
     run = gate_options(ctx, config, mesh_version=mesh_version or DEFAULT_MESH_VERSION,
-                       fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
-    if mesh_version is None and run.config.mesh_version is not None:
-        mesh_version = run.mesh_version  # the config file names it; detection is skipped
+                       fail_on=fail_on, assume_mode=assume_mode, baseline=baseline,
+                       root_namespace=root_namespace)
+    if mesh_version is None and run.settings.config.mesh_version is not None:
+        mesh_version = run.settings.mesh_version  # the config file names it; detection is skipped
     if mesh_version is not None:
         check_mesh_version(mesh_version)
     options = ClusterOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster,
                              page_size=page_size)
     try:
-        report, snapshot = run_scan(
-            options, namespace or [], mesh_version, root_namespace,
-            Settings(assume_mode=run.assume_mode, config=run.config))
+        report, snapshot = run_scan(options, namespace or [], mesh_version, root_namespace,
+                                    run.settings)
     except ClusterError as exc:
         err(f"error: {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+        raise typer.Exit(ExitCode.INPUT) from None
     keep_alive_until_exit()
-    report = require_input(report, "the cluster", run.config, allow_empty)
+    report = require_input(report, "the cluster", run.settings.config, allow_empty)
     finish(report, run, output, output_file,
            tolerated_errors=len(snapshot.forbidden) if allow_partial else 0, quiet=quiet)

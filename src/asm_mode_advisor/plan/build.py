@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from asm_mode_advisor.analysis import Analysis
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import WORKLOAD_KINDS
-from asm_mode_advisor.model import Mode
+from asm_mode_advisor.model import Effect, Mode
 from asm_mode_advisor.plan.estimates import (
     WAYPOINT_REPLICAS,
     ZTUNNEL_CPU,
@@ -20,31 +20,18 @@ from asm_mode_advisor.plan.model import (
     Assumptions,
     NamespacePlan,
     Plan,
+    PlannedWaypoint,
     ProxyRequests,
     Skipped,
     StaysOnSidecar,
 )
-from asm_mode_advisor.plan.steps import (
-    NamespaceInput,
-    blockers,
-    build_steps,
-    is_planned,
-    planned_waypoints,
-)
+from asm_mode_advisor.plan.rule_roles import UNBLOCK_BY_RULE_ID
+from asm_mode_advisor.plan.steps import NamespaceInput, build_steps
 from asm_mode_advisor.report import NamespaceVerdict
 
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease",
                                "istio-system", "asm-system"})
 CONTROL_PLANE_DAEMONSETS = ("istio-cni-node", "ztunnel")
-UNBLOCK = {
-    "AMA301": "replace the EnvoyFilter with a WasmPlugin or a first-class API, or delete it",
-    "AMA302": "ASM ambient is single-cluster: move once the mesh no longer spans clusters or "
-              "networks",
-    "AMA303": "move the VM workloads into the cluster or out of the mesh",
-    "AMA304": "upgrade the mesh to ASM 1.25 or later, then plan again with --mesh-version",
-    "AMA305": "replace mTLS DISABLE with PERMISSIVE once every client speaks mTLS",
-    "AMA306": "move the application off ports 15001, 15006, 15008, 15053 and 15080",
-}
 
 
 @dataclass(frozen=True)
@@ -100,12 +87,44 @@ def _skip_reason(verdict: NamespaceVerdict, wanted: tuple[str, ...],
     return None
 
 
+def is_planned(verdict: NamespaceVerdict) -> bool:
+    """Namespaces the plan moves: recommended ambient or ambient-waypoint."""
+    return verdict.recommendation in (Mode.AMBIENT.value, Mode.AMBIENT_WAYPOINT.value)
+
+
+def planned_waypoints(verdict: NamespaceVerdict, per_service: bool) -> list[PlannedWaypoint]:
+    """Waypoints from the verdict: one per namespace, or one per service on request."""
+    if not verdict.waypoints:
+        return []
+    shared = verdict.waypoints[0]
+    if per_service and shared.services and not shared.workloads and not shared.exists:
+        return [PlannedWaypoint.model_validate({"name": f"{name}-waypoint", "for": "service",
+                                                "services": [name], "boundBy": "service"})
+                for name in shared.services]
+    return [PlannedWaypoint.model_validate({"name": shared.name, "for": shared.for_,
+                                            "services": shared.services,
+                                            "boundBy": "namespace", "exists": shared.exists})]
+
+
+def blockers(verdict: NamespaceVerdict) -> list[tuple[str, str]]:
+    """``(rule id, reason text)`` of each blocks-ambient reason."""
+    found = []
+    for reason in verdict.reasons:
+        if reason.effect != Effect.BLOCKS_AMBIENT.value:
+            continue
+        where = next((f" ({o.file}:{o.line})" if o.file and o.line else f" ({o.file})"
+                      for o in reason.objects if o.file), "")
+        found.append((reason.rule_id, f"{reason.rule_id} {reason.message} "
+                                      f"[{', '.join(reason.matrix_rows)}]{where}"))
+    return found
+
+
 def stays_on_sidecar(verdict: NamespaceVerdict) -> StaysOnSidecar:
     """Why a namespace keeps its sidecars, and what would let it move."""
     found = blockers(verdict)
-    unblock = list(dict.fromkeys(UNBLOCK.get(rule_id, f"resolve {rule_id} (asm-advisor "
-                                                       f"explain {rule_id})")
-                                 for rule_id, _ in found))
+    unblock = list(dict.fromkeys(
+        UNBLOCK_BY_RULE_ID.get(rule_id, f"resolve {rule_id} (asm-advisor explain {rule_id})")
+        for rule_id, _ in found))
     return StaysOnSidecar(name=verdict.name, current_mode=verdict.current_mode,
                           why=[text for _, text in found], unblock=unblock)
 

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from asm_mode_advisor.inventory import (
+from asm_mode_advisor.domain import (
     DATAPLANE_LABEL,
+    HBONE_PORT,
+    INJECT_KEY,
     INJECTION_LABEL,
     REVISION_LABEL,
+    SIDECAR_ONLY_ANNOTATIONS,
     USE_WAYPOINT_LABEL,
-    Inventory,
 )
+from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import pod_template_path
 from asm_mode_advisor.model import Resource, as_dict, as_int, as_str, dicts
 from asm_mode_advisor.plan.model import ManualItem
-from asm_mode_advisor.plan.objects import HBONE_PORT, clean_copy, set_path
-from asm_mode_advisor.rules.namespace_state import INJECT_KEY, SIDECAR_ONLY_ANNOTATIONS
+from asm_mode_advisor.plan.objects import clean_copy, set_path
 
 PROBE_SNAT_CIDR = "169.254.7.127/32"
 #: Kinds whose pod template can be edited in place (a Job's or a Pod's cannot), and where

@@ -10,7 +10,8 @@ import math
 import re
 from typing import Literal
 
-from asm_mode_advisor.inventory import INJECTION_LABEL, Inventory, Workload
+from asm_mode_advisor.domain import INJECTION_LABEL
+from asm_mode_advisor.inventory import Inventory, Workload
 from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
 from asm_mode_advisor.model import as_bool, as_dict, as_int
 from asm_mode_advisor.plan.model import (

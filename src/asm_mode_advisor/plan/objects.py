@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from asm_mode_advisor.inventory import WAYPOINT_CLASS, WAYPOINT_FOR_LABEL
+from asm_mode_advisor.domain import HBONE_PORT, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL
 from asm_mode_advisor.kinds import GATEWAY_API
 from asm_mode_advisor.model import Resource, as_dict
 
@@ -13,7 +13,6 @@ from asm_mode_advisor.model import Resource, as_dict
 SERVER_FIELDS = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
                  "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-HBONE_PORT = 15008
 
 
 def clean_copy(resource: Resource) -> dict[str, Any]:

@@ -13,11 +13,9 @@ from typing import Any
 from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
 from asm_mode_advisor.plan.model import ManualItem, PlannedWaypoint
 from asm_mode_advisor.plan.objects import clean_copy, gateway_ref, service_ref
-from asm_mode_advisor.rules import Finding
+from asm_mode_advisor.plan.rule_roles import L4_POLICY_RULES, WAYPOINT_POLICY_RULES, fired
+from asm_mode_advisor.rules import Finding, Rule
 
-#: Rules whose subject is a policy that must move to a waypoint.
-WAYPOINT_POLICY_RULES = frozenset({"AMA110", "AMA111", "AMA112", "AMA120", "AMA130"})
-L4_POLICY_RULE = "AMA210"
 REWRITE_SUFFIX = "-waypoint"
 CLIENT_IDENTITY_SOURCES = frozenset({"principals", "notPrincipals", "namespaces",
                                      "notNamespaces", "serviceAccounts", "notServiceAccounts"})
@@ -33,11 +31,12 @@ class PolicyRewrites:
     manual: list[ManualItem] = field(default_factory=list)
 
 
-def _subjects(findings: list[Finding], rule_ids: frozenset[str]) -> list[tuple[Resource, Finding]]:
+def _subjects(findings: list[Finding],
+              rules: tuple[Rule, ...]) -> list[tuple[Resource, Finding]]:
     """First finding per subject object for the given rules, in object order."""
     seen: dict[tuple[str, str], tuple[Resource, Finding]] = {}
     for finding in findings:
-        if finding.rule.id in rule_ids and finding.objects:
+        if fired(finding, rules) and finding.objects:
             subject = finding.objects[0]
             seen.setdefault((subject.kind, subject.name), (subject, finding))
     return [seen[key] for key in sorted(seen)]
@@ -123,7 +122,7 @@ def hidden_client_identity(findings: list[Finding],
     namespace_wide = any(w.bound_by == "namespace" for w in waypoints)
     behind = {s for w in waypoints for s in w.services}
     items = []
-    for policy, finding in _subjects(findings, frozenset({L4_POLICY_RULE})):
+    for policy, finding in _subjects(findings, L4_POLICY_RULES):
         if policy.kind != "AuthorizationPolicy" or "targetRefs" in policy.spec:
             continue
         fields = client_identity_fields(policy)

@@ -1,6 +1,8 @@
 """One namespace's plan: files and numbered steps, in the order of Istio's migration guide.
 
-Paths in commands are relative to the plan directory (where PLAN.md is).
+One function per step; ``build_steps`` runs them in order, as the guide does: preconditions,
+waypoints, policy rewrites, enrolment, verification, then what needs review by hand. Paths in
+commands are relative to the plan directory (where PLAN.md is).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from dataclasses import dataclass, field
 from shlex import quote
 from typing import Any
 
-from asm_mode_advisor.inventory import INJECTION_LABEL, REVISION_LABEL, Inventory
-from asm_mode_advisor.model import Effect, Mode, Resource
+from asm_mode_advisor.domain import INJECTION_LABEL, REVISION_LABEL
+from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.model import Resource
 from asm_mode_advisor.plan.enrol import (
     PROBE_SNAT_CIDR,
     namespace_object,
@@ -20,16 +23,27 @@ from asm_mode_advisor.plan.enrol import (
 )
 from asm_mode_advisor.plan.model import FileAction, Manifest, ManualItem, PlannedWaypoint, Step
 from asm_mode_advisor.plan.objects import clean_copy, delete_stub, waypoint_gateway
-from asm_mode_advisor.plan.rewrite import hidden_client_identity, policy_rewrites
-from asm_mode_advisor.plan.routes import convert_virtual_services
+from asm_mode_advisor.plan.rewrite import (
+    PolicyRewrites,
+    hidden_client_identity,
+    policy_rewrites,
+)
+from asm_mode_advisor.plan.routes import RouteConversions, convert_virtual_services
+from asm_mode_advisor.plan.rule_roles import (
+    DELETE_AFTER_RESTART,
+    INGRESS_ONLY_RULES,
+    L4_POLICY_RULES,
+    L7_AUTHORIZATION_RULES,
+    REDUNDANT_ROUTE_RULES,
+    RISKY_RULES,
+    fired,
+    subjects_of,
+)
 from asm_mode_advisor.report import NamespaceVerdict
 from asm_mode_advisor.rules import Finding
 
+#: Workload kinds ``kubectl rollout restart`` accepts.
 RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
-DELETE_AFTER_RESTART = frozenset({"AMA405", "AMA408"})
-INGRESS_ONLY_RULE = "AMA409"
-RISKY_RULES = {"AMA131": "EnvoyFilter on a waypoint is Alpha and changed between releases; "
-                         "test it on this exact ASM version"}
 
 
 @dataclass
@@ -50,31 +64,6 @@ class Files:
         return path
 
 
-def _originals(resources: list[Resource]) -> list[dict[str, Any]]:
-    return [clean_copy(r) for r in resources]
-
-
-def _restart_command(inventory: Inventory, namespace: str) -> str | None:
-    names = [quote(f"{w.resource.kind.lower()}/{w.resource.name}")
-             for w in inventory.workloads(namespace) if w.resource.kind in RESTARTABLE]
-    return f"kubectl -n {quote(namespace)} rollout restart {' '.join(names)}" if (
-        names) else None
-
-
-def planned_waypoints(verdict: NamespaceVerdict, per_service: bool) -> list[PlannedWaypoint]:
-    """Waypoints from the verdict: one per namespace, or one per service on request."""
-    if not verdict.waypoints:
-        return []
-    shared = verdict.waypoints[0]
-    if per_service and shared.services and not shared.workloads and not shared.exists:
-        return [PlannedWaypoint.model_validate({"name": f"{name}-waypoint", "for": "service",
-                                                "services": [name], "boundBy": "service"})
-                for name in shared.services]
-    return [PlannedWaypoint.model_validate({"name": shared.name, "for": shared.for_,
-                                            "services": shared.services,
-                                            "boundBy": "namespace", "exists": shared.exists})]
-
-
 @dataclass
 class NamespaceInput:
     """What a namespace plan is built from."""
@@ -86,33 +75,66 @@ class NamespaceInput:
     mesh_version: str
 
 
-def _findings_of(findings: list[Finding], rule_ids: frozenset[str]) -> list[Resource]:
-    found = {(f.objects[0].kind, f.objects[0].name): f.objects[0]
-             for f in findings if f.rule.id in rule_ids and f.objects}
-    return [found[key] for key in sorted(found)]
+@dataclass
+class NamespaceDraft:
+    """One namespace's plan while its steps are built: the files and manual items so far."""
+
+    data: NamespaceInput
+    files: Files
+    own: list[Finding]  # the findings of this namespace
+    manual: list[ManualItem] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        """The namespace's name."""
+        return self.data.verdict.name
+
+    @property
+    def quoted(self) -> str:
+        """The name as one shell word (names are validated at load, too)."""
+        return quote(self.namespace)
+
+    @property
+    def inventory(self) -> Inventory:
+        """Every object of the input."""
+        return self.data.inventory
+
+    @property
+    def waypoints(self) -> list[PlannedWaypoint]:
+        """The waypoints the plan deploys or reuses here."""
+        return self.data.waypoints
 
 
-def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[ManualItem]]:
-    """Files, steps and manual items of one namespace."""
-    inventory, ns, waypoints = data.inventory, data.verdict.name, data.waypoints
-    files = Files(ns)
-    qns = quote(ns)  # every name in a command is quoted (names are validated at load, too)
-    manual: list[ManualItem] = []
-    own = [f for f in data.findings if f.namespace == ns]
+def _originals(resources: list[Resource]) -> list[dict[str, Any]]:
+    return [clean_copy(r) for r in resources]
 
-    # Step 1: preconditions.
-    netpols, netpol_originals = network_policy_updates(inventory, ns)
-    netpol_file = files.add("01-network-policies.yaml", "apply", 1, netpols)
-    netpol_back = files.add("01-network-policies.yaml", "rollback", 1,
-                            _originals(netpol_originals))
-    step1 = Step(
+
+def _restart_command(inventory: Inventory, namespace: str) -> str | None:
+    names = [quote(f"{w.resource.kind.lower()}/{w.resource.name}")
+             for w in inventory.workloads(namespace) if w.resource.kind in RESTARTABLE]
+    return f"kubectl -n {quote(namespace)} rollout restart {' '.join(names)}" if (
+        names) else None
+
+
+def preconditions_step(draft: NamespaceDraft) -> Step:
+    """Step 1: ambient installed, Gateway API CRDs for waypoints, NetworkPolicies let HBONE in.
+
+    NetworkPolicies come first because ztunnel's port 15008 and the kubelet probe address must
+    be open before any pod is enrolled.
+    """
+    waypoints, qns = draft.waypoints, draft.quoted
+    netpols, originals = network_policy_updates(draft.inventory, draft.namespace)
+    netpol_file = draft.files.add("01-network-policies.yaml", "apply", 1, netpols)
+    netpol_back = draft.files.add("01-network-policies.yaml", "rollback", 1,
+                                  _originals(originals))
+    return Step(
         number=1, title="Preconditions",
-        actions=[f"mesh version {data.mesh_version}: ambient is production-ready from 1.25 "
-                 "(N-VERSION)",
+        actions=[f"mesh version {draft.data.mesh_version}: ambient is production-ready from "
+                 "1.25 (N-VERSION)",
                  "istio-cni and ztunnel run on every node (ambient profile installed)",
                  *(["Gateway API CRDs installed (waypoints are Gateway objects)"]
                    if waypoints else []),
-                 *([f"NetworkPolicies {', '.join(r.name for r in netpol_originals)}: allow TCP "
+                 *([f"NetworkPolicies {', '.join(r.name for r in originals)}: allow TCP "
                     f"15008 (HBONE) and the kubelet probe address {PROBE_SNAT_CIDR}"]
                    if netpols else ["no NetworkPolicy needs a change"]),
                  "no blocker left: nothing in the namespace needs a sidecar"],
@@ -123,16 +145,22 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                      "httproutes.gateway.networking.k8s.io"] if waypoints else [])],
         verify=["kubectl -n istio-system rollout status daemonset/ztunnel",
                 *([f"kubectl -n {qns} get networkpolicy "
-                   f"{' '.join(quote(r.name) for r in netpol_originals)} -o yaml "
-                   "| grep -c 15008"]
+                   f"{' '.join(quote(r.name) for r in originals)} -o yaml | grep -c 15008"]
                   if netpols else [])],
         rollback=[f"kubectl apply -f {quote(netpol_back)}"] if netpol_back else [
             "nothing to undo"])
 
-    # Step 2: waypoints.
-    new_waypoints = [waypoint_gateway(w.name, ns, w.for_) for w in waypoints if not w.exists]
-    waypoint_file = files.add("02-waypoints.yaml", "apply", 2, new_waypoints)
-    step2 = Step(
+
+def waypoints_step(draft: NamespaceDraft) -> Step:
+    """Step 2: deploy the waypoints, not yet bound.
+
+    The migration guide activates waypoints only at enrolment (step 4), so traffic does not
+    pass through them before the pods leave their sidecars.
+    """
+    waypoints, qns = draft.waypoints, draft.quoted
+    new = [waypoint_gateway(w.name, draft.namespace, w.for_) for w in waypoints if not w.exists]
+    waypoint_file = draft.files.add("02-waypoints.yaml", "apply", 2, new)
+    return Step(
         number=2, title="Waypoints",
         actions=[*(f"waypoint {w.name} (istio.io/waypoint-for: {w.for_}"
                    + (", exists already" if w.exists else "") + ") for "
@@ -149,34 +177,64 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
         rollback=[f"kubectl delete -f {quote(waypoint_file)}"] if waypoint_file else [
             "nothing to undo"])
 
-    # Step 3: policy rewrites.
-    taken = {(r.kind, r.name) for r in inventory.in_namespace(ns)}
-    policies = policy_rewrites(own, waypoints, taken)
-    manual.extend(policies.manual)
-    manual.extend(hidden_client_identity(own, waypoints))
-    redundant = _findings_of(own, frozenset({"AMA408"}))
-    routes = convert_virtual_services(inventory, ns, {r.name for r in redundant}) if (
-        waypoints) else None
-    created = policies.created + (routes.created if routes else [])
-    policy_file = files.add("03-policies.yaml", "apply", 3, created)
-    replaced_vs = routes.replaced if routes else []
-    vs_cleanup = files.add("03-replaced-virtualservices.yaml", "delete", 3,
-                           [delete_stub(r) for r in replaced_vs])
-    vs_back = files.add("03-virtualservices.yaml", "rollback", 3, _originals(replaced_vs))
-    if routes:
-        manual.extend(routes.manual)
-    l4 = _findings_of(own, frozenset({"AMA210"}))
-    step3 = Step(
+
+@dataclass
+class PolicyChanges:
+    """Step 3's rewrites: policies moved onto waypoints, VirtualServices made HTTPRoutes."""
+
+    policies: PolicyRewrites
+    routes: RouteConversions
+
+    @property
+    def created(self) -> list[dict[str, Any]]:
+        """Every new object: rewritten policies, then per-version Services and HTTPRoutes."""
+        return self.policies.created + self.routes.created
+
+
+def policy_changes(draft: NamespaceDraft) -> PolicyChanges:
+    """The objects step 3 creates and replaces; what cannot move goes to the manual items.
+
+    Redundant VirtualServices are not converted: step 4 deletes them after the restart.
+    """
+    taken = {(r.kind, r.name) for r in draft.inventory.in_namespace(draft.namespace)}
+    policies = policy_rewrites(draft.own, draft.waypoints, taken)
+    draft.manual.extend(policies.manual)
+    draft.manual.extend(hidden_client_identity(draft.own, draft.waypoints))
+    redundant = {r.name for r in subjects_of(draft.own, REDUNDANT_ROUTE_RULES)}
+    routes = convert_virtual_services(draft.inventory, draft.namespace, redundant) if (
+        draft.waypoints) else RouteConversions()
+    draft.manual.extend(routes.manual)
+    return PolicyChanges(policies=policies, routes=routes)
+
+
+def _needs_experimental_retry(created: list[dict[str, Any]]) -> bool:
+    return any("retry" in rule for c in created if c["kind"] == "HTTPRoute"
+               for rule in c["spec"]["rules"])
+
+
+def policy_step(draft: NamespaceDraft, changes: PolicyChanges) -> Step:
+    """Step 3: apply the rewritten policies and HTTPRoutes, delete the VirtualServices at once.
+
+    A VirtualService and an HTTPRoute for one host must never coexist, so the replaced
+    VirtualServices go right away; L4 policies stay on ztunnel and are only listed.
+    """
+    qns, created, replaced_vs = draft.quoted, changes.created, changes.routes.replaced
+    policies = changes.policies
+    policy_file = draft.files.add("03-policies.yaml", "apply", 3, created)
+    vs_cleanup = draft.files.add("03-replaced-virtualservices.yaml", "delete", 3,
+                                 [delete_stub(r) for r in replaced_vs])
+    vs_back = draft.files.add("03-virtualservices.yaml", "rollback", 3, _originals(replaced_vs))
+    return Step(
         number=3, title="Policy rewrites",
-        actions=[*(f"{r.ref} → {c['kind']}/{ns}/{c['metadata']['name']} with targetRefs"
-                   for r, c in zip(policies.replaced, policies.created, strict=True)),
+        actions=[*(f"{r.ref} → {c['kind']}/{draft.namespace}/{c['metadata']['name']} with "
+                   "targetRefs" for r, c in zip(policies.replaced, policies.created, strict=True)),
                  *(f"{r.ref} → HTTPRoute (parentRefs: the Service)" for r in replaced_vs),
                  *(f"per-version Service {c['metadata']['name']} for a DestinationRule subset"
-                   for c in (routes.created if routes else []) if c["kind"] == "Service"),
-                 *(f"{r.ref} stays on ztunnel (L4 only)" for r in l4),
+                   for c in changes.routes.created if c["kind"] == "Service"),
+                 *(f"{r.ref} stays on ztunnel (L4 only)"
+                   for r in subjects_of(draft.own, L4_POLICY_RULES)),
                  *(["HTTPRoute `retry` needs Gateway API v1.2+ CRDs (experimental channel)"]
-                   if any("retry" in rule for c in created if c["kind"] == "HTTPRoute"
-                          for rule in c["spec"]["rules"]) else []),
+                   if _needs_experimental_retry(created) else []),
                  *([] if created else ["nothing to rewrite"])],
         apply=[p for p in (policy_file,) if p],
         commands=[f"kubectl delete -f {quote(vs_cleanup)}  # right away: never keep a "
@@ -187,45 +245,71 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                   *([f"kubectl delete -f {quote(policy_file)}"] if policy_file else [])]
         or ["nothing to undo"])
 
-    # Step 4: enrolment.
-    bound_ns = next((w.name for w in waypoints if w.bound_by == "namespace"), None)
-    services = [inventory.service(ns, w.services[0]) for w in waypoints
-                if w.bound_by == "service"]
-    labelled = [(s, w.name) for s, w in zip(services, [w for w in waypoints
-                                                       if w.bound_by == "service"], strict=True)
-                if s is not None]
-    workloads, workload_originals, workload_manual = workload_updates(inventory, ns)
-    manual.extend(workload_manual)
-    enrol = [namespace_object(inventory, ns, bound_ns),
-             *(service_with_waypoint(s, name) for s, name in labelled), *workloads]
-    enrol_file = files.add("04-enrolment.yaml", "apply", 4, enrol)
-    after_restart = [r for r in policies.replaced] + _findings_of(
-        own, DELETE_AFTER_RESTART)
+
+@dataclass
+class Enrolment:
+    """Step 4's changes and the files that hold them."""
+
+    bound_namespace: str | None  # the waypoint bound on the namespace, if any
+    bound_services: list[tuple[Resource, str]]  # (Service, its waypoint)
+    templates: list[Resource]  # workloads whose pod template loses its sidecar settings
+    after_restart: list[Resource]  # deleted right after the rolling restart
+    enrol_file: str | None
+    cleanup_file: str | None
+    rollback_file: str | None
+
+
+def enrolment(draft: NamespaceDraft, replaced_policies: list[Resource]) -> Enrolment:
+    """Label the namespace (and Services) for ambient, clean pod templates, list deletions.
+
+    Selector policies replaced in step 3, Sidecar objects and redundant VirtualServices are
+    deleted only after the restart: until then the sidecars still read them.
+    """
+    inventory, ns, files = draft.inventory, draft.namespace, draft.files
+    bound_ns = next((w.name for w in draft.waypoints if w.bound_by == "namespace"), None)
+    per_service = [w for w in draft.waypoints if w.bound_by == "service"]
+    services = [inventory.service(ns, w.services[0]) for w in per_service]
+    labelled = [(s, w.name) for s, w in zip(services, per_service, strict=True) if s is not None]
+    workloads, templates, workload_manual = workload_updates(inventory, ns)
+    draft.manual.extend(workload_manual)
+    enrol_file = files.add("04-enrolment.yaml", "apply", 4, [
+        namespace_object(inventory, ns, bound_ns),
+        *(service_with_waypoint(s, name) for s, name in labelled), *workloads])
+    after_restart = [*replaced_policies, *subjects_of(draft.own, DELETE_AFTER_RESTART)]
     cleanup = files.add("04-after-restart.yaml", "delete", 4,
                         [delete_stub(r) for r in after_restart])
     ns_object = inventory.namespace_objects.get(ns)
-    enrol_back = files.add("04-enrolment.yaml", "rollback", 4, _originals(
-        ([ns_object] if ns_object else []) + [s for s, _ in labelled] + workload_originals
+    rollback = files.add("04-enrolment.yaml", "rollback", 4, _originals(
+        ([ns_object] if ns_object else []) + [s for s, _ in labelled] + templates
         + after_restart))
-    labels = inventory.namespace_labels(ns)
+    return Enrolment(bound_namespace=bound_ns, bound_services=labelled, templates=templates,
+                     after_restart=after_restart, enrol_file=enrol_file, cleanup_file=cleanup,
+                     rollback_file=rollback)
+
+
+def enrolment_step(draft: NamespaceDraft, change: Enrolment) -> Step:
+    """Step 4: ambient labels on, injection labels off, rolling restart, then the deletions."""
+    qns, bound_ns, after_restart = draft.quoted, change.bound_namespace, change.after_restart
+    labels = draft.inventory.namespace_labels(draft.namespace)
     old_labels = [f"{k}={labels[k]}" for k in (INJECTION_LABEL, REVISION_LABEL) if k in labels]
-    restart = _restart_command(inventory, ns)
-    step4 = Step(
+    restart = _restart_command(draft.inventory, draft.namespace)
+    return Step(
         number=4, title="Enrolment",
-        actions=[f"namespace {ns}: istio.io/dataplane-mode=ambient"
+        actions=[f"namespace {draft.namespace}: istio.io/dataplane-mode=ambient"
                  + (f", istio.io/use-waypoint={bound_ns}" if bound_ns else "")
                  + (f"; remove {', '.join(old_labels)}" if old_labels else ""),
-                 *(f"Service {s.name}: istio.io/use-waypoint={name}" for s, name in labelled),
-                 *(f"{r.ref}: pod template without sidecar settings"
-                   for r in workload_originals),
+                 *(f"Service {s.name}: istio.io/use-waypoint={name}"
+                   for s, name in change.bound_services),
+                 *(f"{r.ref}: pod template without sidecar settings" for r in change.templates),
                  "rolling restart: new pods start without a sidecar (M-ONBOARDING)",
                  *([f"right after the restart, delete {', '.join(r.ref for r in after_restart)}"
                     " (selector L7 policies left on ztunnel deny all traffic)"]
                    if after_restart else [])],
-        apply=[enrol_file] if enrol_file else [],
+        apply=[change.enrol_file] if change.enrol_file else [],
         commands=[f"kubectl label namespace {qns} {INJECTION_LABEL}- {REVISION_LABEL}-",
                   *([restart] if restart else []),
-                  *([f"kubectl delete -f {quote(cleanup)}"] if cleanup else [])],
+                  *([f"kubectl delete -f {quote(change.cleanup_file)}"]
+                    if change.cleanup_file else [])],
         verify=[f"istioctl ztunnel-config workloads --namespace {qns}  # protocol HBONE",
                 f"kubectl -n {qns} get pods -L istio.io/dataplane-mode,istio.io/use-waypoint",
                 f"kubectl -n {qns} get pods -o jsonpath='{{range .items[*]}}{{.metadata.name}} "
@@ -233,11 +317,15 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
         rollback=[f"kubectl label namespace {qns} istio.io/dataplane-mode- "
                   "istio.io/use-waypoint-"
                   + (f" {' '.join(quote(label) for label in old_labels)}" if old_labels else ""),
-                  *([f"kubectl apply -f {quote(enrol_back)}"] if enrol_back else []),
+                  *([f"kubectl apply -f {quote(change.rollback_file)}"]
+                    if change.rollback_file else []),
                   *([restart] if restart else [])])
 
-    # Step 5: verify the whole namespace.
-    step5 = Step(
+
+def verify_step(draft: NamespaceDraft) -> Step:
+    """Step 5: the whole namespace runs in ambient (and L7 works at the waypoint)."""
+    waypoints, qns = draft.waypoints, draft.quoted
+    return Step(
         number=5, title="Verify",
         actions=["pods run without an istio-proxy container and ztunnel lists them (HBONE)",
                  *(["L7 behaviour (routes, JWT, authorization, telemetry) works at the "
@@ -248,36 +336,40 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
                 f"asm-advisor analyze <manifests with {qns}/*.yaml applied>  # current: ambient"],
         rollback=["roll back steps 4, 3, 2 and 1, in that order"])
 
-    if waypoints and _findings_of(own, frozenset({INGRESS_ONLY_RULE})):
-        manual.append(ManualItem(
+
+def review_items(draft: NamespaceDraft) -> list[ManualItem]:
+    """What the findings ask a person to decide: ingress routes, risky filters, downtime.
+
+    Ingress gateway traffic skips the waypoint unless labelled; L7 authorization has no
+    zero-downtime migration, so it needs a maintenance window.
+    """
+    ns, own = draft.namespace, draft.own
+    items = []
+    if draft.waypoints and subjects_of(own, INGRESS_ONLY_RULES):
+        items.append(ManualItem(
             object=f"Namespace/{ns}", reason="ingress gateway traffic skips the waypoint: label "
             "the namespace or Services istio.io/ingress-use-waypoint=true if waypoint policies "
             "must apply to it", rows=["L-ROUTING", "L-SECURITY"]))
-    for resource in _findings_of(own, frozenset(RISKY_RULES)):
-        manual.append(ManualItem(object=resource.ref, reason=RISKY_RULES["AMA131"],
-                                 rows=["L-EXTENSIBILITY"]))
-    if any(f.rule.id in ("AMA111", "AMA112", "AMA110") for f in own):
-        manual.append(ManualItem(
+    for rule, reason in RISKY_RULES:
+        items.extend(ManualItem(object=resource.ref, reason=reason, rows=["L-EXTENSIBILITY"])
+                     for resource in subjects_of(own, (rule,)))
+    if any(fired(f, L7_AUTHORIZATION_RULES) for f in own):
+        items.append(ManualItem(
             object=f"Namespace/{ns}", reason="L7 authorization moves to the waypoint: plan a "
             "maintenance window (no zero-downtime migration with L7 policies)",
             rows=["L-SECURITY", "M-SECURITY"]))
-    manual.sort(key=lambda m: (m.object, m.reason))
-    return [step1, step2, step3, step4, step5], files.manifests, manual
+    return items
 
 
-def is_planned(verdict: NamespaceVerdict) -> bool:
-    """Namespaces the plan moves: recommended ambient or ambient-waypoint."""
-    return verdict.recommendation in (Mode.AMBIENT.value, Mode.AMBIENT_WAYPOINT.value)
-
-
-def blockers(verdict: NamespaceVerdict) -> list[tuple[str, str]]:
-    """``(rule id, reason text)`` of each blocks-ambient reason."""
-    found = []
-    for reason in verdict.reasons:
-        if reason.effect != Effect.BLOCKS_AMBIENT.value:
-            continue
-        where = next((f" ({o.file}:{o.line})" if o.file and o.line else f" ({o.file})"
-                      for o in reason.objects if o.file), "")
-        found.append((reason.rule_id, f"{reason.rule_id} {reason.message} "
-                                      f"[{', '.join(reason.matrix_rows)}]{where}"))
-    return found
+def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[ManualItem]]:
+    """Files, steps and manual items of one namespace, step by step in the guide's order."""
+    ns = data.verdict.name
+    draft = NamespaceDraft(data=data, files=Files(ns),
+                           own=[f for f in data.findings if f.namespace == ns])
+    preconditions, waypoints = preconditions_step(draft), waypoints_step(draft)
+    changes = policy_changes(draft)
+    policies = policy_step(draft, changes)
+    enrol = enrolment_step(draft, enrolment(draft, changes.policies.replaced))
+    steps = [preconditions, waypoints, policies, enrol, verify_step(draft)]
+    manual = sorted([*draft.manual, *review_items(draft)], key=lambda m: (m.object, m.reason))
+    return steps, draft.files.manifests, manual

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,13 +26,15 @@ class OutputFormat(StrEnum):
 class View:
     """How to show a report: plain data, so renderers import neither the gate nor the config.
 
-    Only the table uses it: colours, the ``--fail-on`` threshold its marks and footer show
-    (None: never), and ``quiet`` (the overview and the summary only).
+    The table reads colours, the ``--fail-on`` threshold its marks and footer show (None:
+    never), and ``quiet`` (the overview and the summary only). SARIF lists ``rules``, the
+    rule catalog the command hands in (every rule a finding may name).
     """
 
     color: bool = False
     fail_on: str | None = "error"
     quiet: bool = False
+    rules: Sequence[sarif.RuleEntry] = ()
 
 
 #: A format's text in pieces, from the report and how to show it.
@@ -54,7 +56,8 @@ CHUNKS: dict[OutputFormat, Chunks] = {
     # Same data; DEL, C1, separators and bidi marks in names written as \uNNNN escapes.
     OutputFormat.JSON: lambda report, _: map(escape_in_strings, report.json_chunks()),
     OutputFormat.YAML: lambda report, _: json_yaml.yaml_chunks(report),
-    OutputFormat.SARIF: lambda report, _: map(escape_in_strings, sarif.chunks(report)),
+    OutputFormat.SARIF: lambda report, view: map(escape_in_strings,
+                                                 sarif.chunks(report, view.rules)),
     OutputFormat.MARKDOWN: lambda report, _: markdown.chunks(report),
     OutputFormat.GITHUB: lambda report, _: github.chunks(report),
 }

@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from operator import attrgetter
 from pathlib import Path
 
-from asm_mode_advisor.completeness import partial_note
-from asm_mode_advisor.gate import counted
 from asm_mode_advisor.model import Severity
-from asm_mode_advisor.render.order import sort_by
-from asm_mode_advisor.render.sarif import artifact_path, location_line, repo_root
-from asm_mode_advisor.report import Reason, Report
+from asm_mode_advisor.render.common import (
+    artifact_path,
+    location_line,
+    partial_note,
+    repo_root,
+    sort_by,
+)
+from asm_mode_advisor.report import Reason, Report, counted
 from asm_mode_advisor.text import gh_data, gh_property
 
 LEVELS = {"error": "error", "warning": "warning", "note": "notice"}

@@ -9,10 +9,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 
-from asm_mode_advisor.completeness import partial_note
-from asm_mode_advisor.gate import counted
 from asm_mode_advisor.model import Severity
-from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
+from asm_mode_advisor.render.common import partial_note
+from asm_mode_advisor.report import NamespaceVerdict, Reason, Report, counted
 from asm_mode_advisor.text import html_text, md_code, md_text, safe_line
 
 HEADINGS = {"error": "Errors", "warning": "Warnings", "note": "Notes"}

@@ -8,21 +8,19 @@ Suppressed and baselined findings are left out here, because GitHub ignores SARI
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from asm_mode_advisor import __version__
-from asm_mode_advisor.gate import counted
 from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.matrix import ROWS_BY_ID
+from asm_mode_advisor.model import Effect, Severity
 from asm_mode_advisor.render import sarif_partial
-from asm_mode_advisor.render.order import sort_by
-from asm_mode_advisor.report import Reason, Report
-from asm_mode_advisor.rules import ALL_RULES, Rule
+from asm_mode_advisor.render.common import artifact_path, location_line, repo_root, sort_by
+from asm_mode_advisor.report import Reason, Report, counted
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/asm-advisor/asm-advisor"
@@ -30,22 +28,28 @@ FINGERPRINT_KEY = "asmAdvisorObject/v1"
 MAX_TEXT = 1000
 
 
-def repo_root(start: Path | None = None) -> Path:
-    """The nearest folder with ``.git`` at or above ``start`` (the working directory)."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return folder
-    return here
+class RuleEntry(Protocol):
+    """What the SARIF driver lists about a rule (``rules.Rule`` is one).
 
+    The catalog is handed in (``View.rules``), so that no format imports the rules.
+    """
 
-def artifact_path(file: str, root: Path) -> str:
-    """A file as a path relative to ``root`` with ``/`` separators, or absolute outside it."""
-    absolute = Path(os.path.abspath(file))
-    try:
-        return absolute.relative_to(root).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    @property
+    def id(self) -> str: ...  # noqa: D102
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def title(self) -> str: ...  # noqa: D102
+    @property
+    def rationale(self) -> str: ...  # noqa: D102
+    @property
+    def rows(self) -> tuple[str, ...]: ...  # noqa: D102
+    @property
+    def severity(self) -> Severity: ...  # noqa: D102
+    @property
+    def effect(self) -> Effect: ...  # noqa: D102
+    @property
+    def doc_url(self) -> str: ...  # noqa: D102
 
 
 def artifact_uri(file: str, root: Path) -> str:
@@ -56,17 +60,11 @@ def artifact_uri(file: str, root: Path) -> str:
     return quote(path, safe="/")
 
 
-def location_line(reason: Reason) -> int:
-    """The offending field's line, else the object's first line, else 1."""
-    first = reason.objects[0] if reason.objects else None
-    return reason.field_line or (first.line if first is not None and first.line else 1)
-
-
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def rule_descriptor(rule: Rule) -> dict[str, Any]:
+def rule_descriptor(rule: RuleEntry) -> dict[str, Any]:
     """A SARIF reportingDescriptor for one rule."""
     rows = "; ".join(f"{row}: {ROWS_BY_ID[row].summary()}" for row in rule.rows)
     return {
@@ -145,8 +143,8 @@ def left_out(report: Report) -> dict[str, int]:
 
 
 def _log(results: list[dict[str, Any]] | Lazy, properties: dict[str, int],
-         partial: dict[str, Any] | None = None) -> dict[str, Any]:
-    rules = [rule_descriptor(rule) for rule in ALL_RULES]
+         catalog: Sequence[RuleEntry], partial: dict[str, Any] | None = None) -> dict[str, Any]:
+    rules = [rule_descriptor(rule) for rule in catalog]
     if partial:  # only a run with incomplete namespaces describes the input pseudo-rule
         rules.append(sarif_partial.input_rule(INFORMATION_URI))
     run: dict[str, Any] = {
@@ -166,29 +164,27 @@ def _log(results: list[dict[str, Any]] | Lazy, properties: dict[str, int],
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def _results(report: Report, root: Path | None) -> Iterator[dict[str, Any]]:
-    index = {rule.id: position for position, rule in enumerate(ALL_RULES)}
+def _results(report: Report, root: Path | None,
+             catalog: Sequence[RuleEntry]) -> Iterator[dict[str, Any]]:
+    index = {rule.id: position for position, rule in enumerate(catalog)}
     base = root or repo_root()
     reasons, uris = located(report, base)
     for reason in reasons:
         yield result(reason, index, uris[reason.objects[0].file or ""])
     yield from sarif_partial.results(report, lambda file: _artifact(artifact_uri(file, base)),
-                                     len(ALL_RULES))
+                                     len(catalog))
 
 
-def sarif_log(report: Report, root: Path | None = None) -> dict[str, Any]:
-    """The whole SARIF log as plain data."""
-    return _log(list(_results(report, root)), left_out(report),
+def sarif_log(report: Report, catalog: Sequence[RuleEntry],
+              root: Path | None = None) -> dict[str, Any]:
+    """The whole SARIF log as plain data; ``catalog``: every rule, in index order."""
+    return _log(list(_results(report, root, catalog)), left_out(report), catalog,
                 sarif_partial.run_facts(report))
 
 
-def chunks(report: Report, root: Path | None = None) -> Iterator[str]:
+def chunks(report: Report, catalog: Sequence[RuleEntry],
+           root: Path | None = None) -> Iterator[str]:
     """SARIF as deterministic JSON in pieces (one result's text at a time)."""
-    yield from iter_json(_log(Lazy(_results(report, root)), left_out(report),
+    yield from iter_json(_log(Lazy(_results(report, root, catalog)), left_out(report), catalog,
                               sarif_partial.run_facts(report)))
     yield "\n"
-
-
-def render(report: Report, color: bool = False) -> str:
-    """SARIF as deterministic JSON (sorted keys, no timestamps, trailing newline)."""
-    return "".join(chunks(report))

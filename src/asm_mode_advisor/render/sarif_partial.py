@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from asm_mode_advisor.completeness import partial_note
+from asm_mode_advisor.render.common import partial_note
 from asm_mode_advisor.report import Report
 
 INPUT_RULE_ID = "AMA000"

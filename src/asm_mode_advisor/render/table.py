@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from itertools import accumulate, pairwise
+from itertools import accumulate, groupby, pairwise
 from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
@@ -14,8 +14,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from asm_mode_advisor.completeness import partial_note
 from asm_mode_advisor.model import Severity
+from asm_mode_advisor.render.common import partial_note
 from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
 from asm_mode_advisor.text import safe_line
 
@@ -48,7 +48,8 @@ def _where(reason: Reason) -> str:
 
 #: Overview rows laid out per rich table. The whole overview as one table holds every
 #: row's cells and segments at once (about 3 KiB a namespace); slices of it with the
-#: widths fixed print the same text.
+#: widths fixed print the same text. Worth 10% of the peak memory of ``-o table`` at 50k
+#: documents (docs/performance.md, "What each memory trick is worth").
 OVERVIEW_SLICE = 256
 _HEADERS = ("namespace", "current", "recommendation", "top reasons")
 
@@ -62,9 +63,9 @@ def _overview_cells(verdict: NamespaceVerdict) -> tuple[str, Text, Text, str]:
 
 
 def _overview_table(rows: list[tuple[str, Text, Text, str]], widths: list[int] | None,
-                    head: bool = True) -> Table:
+                    head: bool = True, title: bool = True) -> Table:
     """The overview's table for ``rows``; ``widths`` (with padding) fix its columns."""
-    table = Table(title="asm-advisor: data-plane mode per namespace" if head else None,
+    table = Table(title="asm-advisor: data-plane mode per namespace" if head and title else None,
                   title_justify="left", expand=False, show_header=head)
     for index, header in enumerate(_HEADERS):
         table.add_column(header, no_wrap=index in (0, 2),
@@ -74,12 +75,13 @@ def _overview_table(rows: list[tuple[str, Text, Text, str]], widths: list[int] |
     return table
 
 
-def _overview_widths(console: Console, report: Report) -> list[int] | None:
+def _overview_widths(console: Console, report: Report) -> list[int]:
     """The column widths (with padding) rich gives the overview as one table.
 
     They depend only on each column's widest cell and longest word, so a table of the
-    few rows that hold those is laid out instead of the whole overview. None when rich
-    no longer offers the width calculation: the overview is then printed whole.
+    few rows that hold those is laid out instead of the whole overview, and the widths are
+    read off its top edge: a corner, then each column's run of rule characters, one
+    divider between columns.
     """
     options = console.options
     extremes: dict[tuple[int, int], tuple[int, tuple[str, Text, Text, str]]] = {}
@@ -90,24 +92,19 @@ def _overview_widths(console: Console, report: Report) -> list[int] | None:
                 best = extremes.get((column, bound))
                 if best is None or size > best[0]:
                     extremes[(column, bound)] = (size, cells)
-    proxy = _overview_table([cells for _, cells in extremes.values()], None)
-    # Private to rich, so looked up with care: how Table.__rich_console__ sizes columns.
-    calculate = getattr(proxy, "_calculate_column_widths", None)
-    borders = getattr(proxy, "_extra_width", None)
-    if calculate is None or not isinstance(borders, int):
-        return None
-    widths: list[int] = calculate(console, options.update_width(options.max_width - borders))
-    return widths
+    proxy = _overview_table([cells for _, cells in extremes.values()], None, title=False)
+    top = "".join(segment.text for segment in console.render_lines(proxy, options)[0])
+    return [len(list(run)) for _, run in groupby(top.rstrip()[1:-1])][::2]
 
 
 def _overview(console: Console, report: Report) -> Iterator[str]:
     """The overview table, slice by slice (edges between slices left out)."""
     verdicts = report.namespaces
-    widths = _overview_widths(console, report) if len(verdicts) > OVERVIEW_SLICE else None
-    if widths is None:
+    if len(verdicts) <= OVERVIEW_SLICE:
         console.print(_overview_table([_overview_cells(v) for v in verdicts], None))
         yield "".join(_taken(console))
         return
+    widths = _overview_widths(console, report)
     for start in range(0, len(verdicts), OVERVIEW_SLICE):
         part = verdicts[start:start + OVERVIEW_SLICE]
         console.print(_overview_table([_overview_cells(v) for v in part], widths,

@@ -1,16 +1,23 @@
-"""What a rule is: metadata as a frozen pydantic model, and findings made the same way."""
+"""What a rule is: its metadata, its findings, and the detectors and checks that make them.
+
+Rule metadata is a frozen pydantic model; findings are made the same way by every rule.
+Detectors (phase 1) look at objects, checks (phase 2) at the detectors' findings.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.domain import AssumeMode
+from asm_mode_advisor.kinds import parse_read
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION, ROWS_BY_ID
-from asm_mode_advisor.model import Effect, Resource, Severity
+from asm_mode_advisor.model import Effect, Mode, Resource, Severity
 from asm_mode_advisor.needs import NEEDS, Need
+from asm_mode_advisor.rules._scoped import ScopedInventory
 
 #: Where the rule docs are published (one page per rule id).
 DOCS_BASE = "https://github.com/asm-advisor/asm-advisor/blob/main/docs/rules.md"
@@ -23,7 +30,7 @@ class Context:
     """Settings every detector may read."""
 
     mesh_version: str = DEFAULT_MESH_VERSION
-    assume_mode: str | None = None
+    assume_mode: AssumeMode = AssumeMode.LABELS
     #: ``Kind.group`` of kinds the source could not read (403 in a scan).
     unread: frozenset[str] = frozenset()
 
@@ -55,7 +62,9 @@ class Finding:
         return tuple(dict.fromkeys((*self.rule.rows, *self.extra_rows)))
 
 
-Detector = Callable[[Inventory, Context], Iterator[Finding]]
+def specs(*kinds: str) -> tuple[str, ...]:
+    """Field reads of the whole ``spec`` of each of ``kinds`` (for ``Rule.reads``)."""
+    return tuple(f"{kind}:spec" for kind in kinds)
 
 
 class Rule(BaseModel):
@@ -70,6 +79,11 @@ class Rule(BaseModel):
     rows: tuple[str, ...] = ()
     severity: Severity = Severity.NOTE
     kinds: tuple[str, ...]
+    #: The body fields its detector reads, as ``Kind:dotted.path`` (``name[]``: each item of
+    #: the list ``name``), e.g. ``Deployment:spec.template.spec.initContainers``. Slimming
+    #: keeps exactly these (and ``views.CORE_READS``); a field read but not declared here
+    #: reaches the rule dropped. :func:`specs` and ``kinds.pod_reads`` write them for you.
+    reads: tuple[str, ...] = ()
     rationale: str
     triggers: tuple[str, ...] = ()
     passes: tuple[str, ...] = ()
@@ -79,6 +93,13 @@ class Rule(BaseModel):
     def _id_form(cls, value: str) -> str:
         if not (value.startswith("AMA") and value[3:].isdigit() and len(value) == 6):
             raise ValueError("rule ids look like AMA123")
+        return value
+
+    @field_validator("reads")
+    @classmethod
+    def _reads_form(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for read in value:
+            parse_read(read)  # raises ValueError on a malformed read
         return value
 
     @field_validator("title")
@@ -135,3 +156,87 @@ class Rule(BaseModel):
             objects=subjects, services=tuple(sorted(set(services))),
             workloads=tuple(sorted(set(workloads))), path=path,
             severity=severity or self.severity)
+
+
+#: Every workload kind, in the order rule docs list them (``kinds.WORKLOAD_KINDS`` as a tuple).
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet",
+             "ReplicationController")
+
+
+def _kinds_of(rules: tuple[Rule, ...]) -> frozenset[str]:
+    return frozenset(kind for rule in rules for kind in rule.kinds)
+
+
+class _BoundToRules:
+    """What detectors and checks share: a function bound to the rules it makes."""
+
+    find: Callable[..., Iterator[Finding]]
+    rules: tuple[Rule, ...]
+
+    @property
+    def name(self) -> str:
+        """The function's name, for error lines."""
+        return self.find.__name__
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of objects it may walk: its rules' ``kinds``."""
+        return _kinds_of(self.rules)
+
+
+@dataclass(frozen=True)
+class Detector(_BoundToRules):
+    """Phase 1: a function that finds its ``rules``' findings among objects of their kinds.
+
+    It is handed a :class:`ScopedInventory` over the union of its rules' ``kinds``, and may
+    only make findings of its own ``rules``.
+    """
+
+    find: Callable[[ScopedInventory, Context], Iterator[Finding]]
+    rules: tuple[Rule, ...]
+
+    def run(self, inventory: ScopedInventory, context: Context,
+            detected: Sequence[Finding]) -> Iterator[Finding]:
+        """Its findings; a detector looks at objects only, never at ``detected``."""
+        del detected
+        return self.find(inventory, context)
+
+
+@dataclass(frozen=True)
+class Check(_BoundToRules):
+    """Phase 2: finds its ``rules``' findings from every detector's findings (and objects).
+
+    The pipeline passes it all phase-1 findings, so a new capability rule is seen by every
+    check without being listed anywhere; a check never sees another check's findings.
+    """
+
+    find: Callable[[ScopedInventory, Context, Sequence[Finding]], Iterator[Finding]]
+    rules: tuple[Rule, ...]
+
+    def run(self, inventory: ScopedInventory, context: Context,
+            detected: Sequence[Finding]) -> Iterator[Finding]:
+        """Its findings, built on the detectors' ``detected``."""
+        return self.find(inventory, context, detected)
+
+
+def recommend(findings: Iterable[Finding]) -> Mode:
+    """The cheapest mode that meets every need: ambient < ambient-waypoint < sidecar."""
+    return _cheapest({finding.effect for finding in findings})
+
+
+def namespace_modes(namespaces: Iterable[str], findings: Iterable[Finding]) -> dict[str, Mode]:
+    """The cheapest mode per namespace for its own and the mesh-wide findings."""
+    effects: dict[str | None, set[Effect]] = defaultdict(set)
+    for finding in findings:
+        effects[finding.namespace].add(finding.effect)
+    mesh_wide = effects.get(None, set())
+    return {namespace: _cheapest(effects.get(namespace, set()) | mesh_wide)
+            for namespace in namespaces}
+
+
+def _cheapest(effects: set[Effect]) -> Mode:
+    if Effect.BLOCKS_AMBIENT in effects:
+        return Mode.SIDECAR
+    if Effect.NEEDS_WAYPOINT in effects:
+        return Mode.AMBIENT_WAYPOINT
+    return Mode.AMBIENT

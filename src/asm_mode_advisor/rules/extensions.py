@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.model import Resource
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule, specs
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import EnvoyFilter, WasmPlugin
 
 #: EnvoyFilter patch contexts that reach application proxies.
@@ -19,6 +19,7 @@ WASM = Rule(
     id="AMA130", name="wasm-plugin",
     title="WasmPlugin needs a waypoint",
     need="wasm-extension", kinds=("WasmPlugin",),
+    reads=specs("WasmPlugin"),
     rationale=(
         "WasmPlugins run inside an Envoy. In ambient the only Envoy in the path is the "
         "waypoint, which reads WasmPlugins through `targetRefs` (it ignores `selector`)."),
@@ -36,6 +37,7 @@ ENVOYFILTER_WAYPOINT = Rule(
     id="AMA131", name="envoyfilter-on-waypoint",
     title="EnvoyFilter attached to a waypoint is high risk (Alpha)",
     need="waypoint-envoyfilter", kinds=("EnvoyFilter",),
+    reads=specs("EnvoyFilter"),
     rationale=(
         "EnvoyFilter with `targetRefs` to a waypoint Gateway or Service is Alpha and its "
         "behaviour changed between releases (off in 1.26, back in 1.27). It needs a waypoint "
@@ -56,6 +58,7 @@ ENVOYFILTER_SIDECAR = Rule(
     id="AMA301", name="envoyfilter-app-pods",
     title="EnvoyFilter aimed at application sidecars has no ambient equivalent",
     need="sidecar-envoyfilter", kinds=("EnvoyFilter",),
+    reads=specs("EnvoyFilter"),
     rationale=(
         "An EnvoyFilter that patches application sidecars (a workloadSelector on app pods, "
         "or namespace-wide with SIDECAR_* or ANY contexts) is silently ignored after moving "
@@ -88,7 +91,7 @@ spec:
 RULES = (WASM, ENVOYFILTER_WAYPOINT, ENVOYFILTER_SIDECAR)
 
 
-def detect_wasm(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_wasm(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Every WasmPlugin outside the root namespace needs a waypoint where its workloads go."""
     for resource in inventory.of_kind("WasmPlugin"):
         plugin = WasmPlugin(resource)
@@ -104,7 +107,7 @@ def _is_gateway(labels: dict[str, str]) -> bool:
     return any(key in labels for key in GATEWAY_POD_LABELS)
 
 
-def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_envoy_filters(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """EnvoyFilters on waypoints (risky) and on application sidecars (blocker)."""
     for resource in inventory.of_kind("EnvoyFilter"):
         envoy_filter = EnvoyFilter(resource)
@@ -127,7 +130,7 @@ def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
             yield from _root_selector_findings(resource, labels, context, index, inventory)
             continue
         if labels:
-            if not inventory.select_workloads(namespace, labels) and inventory.workloads(
+            if not inventory.select_workloads(namespace, labels) and inventory.has_workloads(
                     namespace):
                 continue  # selects nothing that runs here
             scope = "the selected workloads"
@@ -144,7 +147,7 @@ def detect_envoy_filters(inventory: Inventory, _: Context) -> Iterator[Finding]:
 
 
 def _root_selector_findings(envoy_filter: Resource, labels: dict[str, str], context: str,
-                            index: int, inventory: Inventory) -> Iterator[Finding]:
+                            index: int, inventory: ScopedInventory) -> Iterator[Finding]:
     """One finding per namespace whose workloads a root-namespace EnvoyFilter selects."""
     hit = False
     for namespace in inventory.namespaces:
@@ -166,4 +169,7 @@ def _root_selector_findings(envoy_filter: Resource, labels: dict[str, str], cont
                           "patch", path=("spec", "configPatches", index))
 
 
-DETECTORS = (detect_wasm, detect_envoy_filters)
+DETECTORS = (
+    Detector(detect_wasm, (WASM,)),
+    Detector(detect_envoy_filters, (ENVOYFILTER_WAYPOINT, ENVOYFILTER_SIDECAR)),
+)

@@ -6,29 +6,28 @@ ambient must clean up.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from asm_mode_advisor.inventory import (
-    Inventory,
+from asm_mode_advisor.domain import (
+    HBONE_PORT,
+    INJECT_KEY,
+    SIDECAR_ONLY_ANNOTATIONS,
+    has_sidecar,
 )
-from asm_mode_advisor.model import Mode, Resource, Severity, as_bool, as_int, as_str, dicts
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.kinds import pod_reads
+from asm_mode_advisor.model import Mode, Severity, as_bool, as_int, as_str, dicts
+from asm_mode_advisor.rules._base import (
+    WORKLOADS,
+    Check,
+    Context,
+    Detector,
+    Finding,
+    Rule,
+    namespace_modes,
+    specs,
+)
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import NetworkPolicy
-
-HBONE_PORT = 15008
-SIDECAR_STATUS = "sidecar.istio.io/status"
-PROXY_CONTAINER = "istio-proxy"
-INJECT_KEY = "sidecar.istio.io/inject"
-#: Annotations (exact keys or prefixes ending in ``/`` or ``*``) only an injected sidecar reads.
-SIDECAR_ONLY_ANNOTATIONS = (
-    "traffic.sidecar.istio.io/", "sidecar.istio.io/interceptionMode", "proxy.istio.io/config",
-    "sidecar.istio.io/proxyCPU", "sidecar.istio.io/proxyMemory", "sidecar.istio.io/userVolume",
-    "sidecar.istio.io/bootstrapOverride", "sidecar.istio.io/statsInclusion",
-    "sidecar.istio.io/componentLogLevel", "sidecar.istio.io/logLevel",
-    "sidecar.istio.io/rewriteAppHTTPProbers", "sidecar.istio.io/nativeSidecar",
-    "sidecar.istio.io/proxyImage", "inject.istio.io/templates", "status.sidecar.istio.io/port",
-    "readiness.status.sidecar.istio.io/", "sidecar.istio.io/agentLogLevel",
-)
 
 INJECT_OVERRIDE = Rule(
     id="AMA403", name="sidecar-inject-override",
@@ -81,6 +80,7 @@ SIDECAR_RESOURCE = Rule(
     id="AMA405", name="sidecar-resource",
     title="Sidecar resource has no effect in ambient",
     need="sidecar-config", kinds=("Sidecar",), rows=("M-SCALE", "M-LIFECYCLE"),
+    reads=specs("Sidecar"),
     rationale=(
         "The `Sidecar` API scopes an injected proxy's configuration. Ambient needs no such "
         "tuning (only needed configuration is delivered), and `istioctl analyze` reports "
@@ -97,7 +97,8 @@ spec:
 HOST_NETWORK = Rule(
     id="AMA406", name="host-network-pod",
     title="Host-network pods are outside the mesh in either mode",
-    need="out-of-mesh", kinds=("Deployment", "DaemonSet", "StatefulSet", "Pod", "Job"),
+    need="out-of-mesh", kinds=WORKLOADS,
+    reads=pod_reads("spec.hostNetwork"),
     rationale=(
         "Pods with `hostNetwork: true` are never captured, by sidecars or by ztunnel. They "
         "reach ambient pods as out-of-mesh clients, which STRICT mTLS rejects."),
@@ -119,6 +120,7 @@ NETPOL_HBONE = Rule(
     id="AMA407", name="networkpolicy-hbone-port",
     title="NetworkPolicy port list would block HBONE (TCP 15008)",
     need="hbone-port", kinds=("NetworkPolicy",),
+    reads=specs("NetworkPolicy"),
     rationale=(
         "All ambient traffic between pods is tunnelled over HBONE on TCP 15008. A "
         "NetworkPolicy whose rules list ports must add 15008, inbound and outbound, or "
@@ -195,7 +197,7 @@ def _sidecar_only(annotations: dict[str, str]) -> list[str]:
                          for prefix in SIDECAR_ONLY_ANNOTATIONS))
 
 
-def detect_pod_templates(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_pod_templates(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Injection overrides, sidecar-only annotations and host networking on pod templates."""
     for workload in inventory.all_workloads():
         resource = workload.resource
@@ -215,7 +217,7 @@ def detect_pod_templates(inventory: Inventory, _: Context) -> Iterator[Finding]:
                           "the mesh", workloads=[resource.name])
 
 
-def detect_sidecar_resources(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_sidecar_resources(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Every ``networking.istio.io`` Sidecar object."""
     for sidecar in inventory.of_kind("Sidecar"):
         yield SIDECAR_RESOURCE.finding(sidecar, f"{sidecar.ref} scopes sidecar configuration; "
@@ -243,7 +245,7 @@ def _covers_hbone(port: dict[str, object]) -> bool:
     return number == HBONE_PORT or (end is not None and number <= HBONE_PORT <= end)
 
 
-def detect_network_policies(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_network_policies(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """NetworkPolicies whose ingress or egress port lists leave out HBONE."""
     for policy in inventory.of_kind("NetworkPolicy"):
         for direction in ("ingress", "egress"):
@@ -255,7 +257,7 @@ def detect_network_policies(inventory: Inventory, _: Context) -> Iterator[Findin
                 break
 
 
-def detect_stale_sidecars(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_stale_sidecars(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Running pods with a sidecar in namespaces whose labels now select ambient."""
     for namespace in inventory.namespaces:
         if inventory.current_mode(namespace) is not Mode.AMBIENT:
@@ -270,13 +272,26 @@ def detect_stale_sidecars(inventory: Inventory, _: Context) -> Iterator[Finding]
                 workloads=[pod.name for pod in stale])
 
 
-def has_sidecar(pod: Resource) -> bool:
-    """An injected pod: the injector's status annotation, or an ``istio-proxy`` container."""
-    spec = pod.spec
-    containers = dicts(spec.get("containers")) + dicts(spec.get("initContainers"))
-    return SIDECAR_STATUS in pod.annotations or any(
-        as_str(c.get("name")) == PROXY_CONTAINER for c in containers)
+DETECTORS = (
+    Detector(detect_pod_templates, (INJECT_OVERRIDE, SIDECAR_ANNOTATIONS, HOST_NETWORK)),
+    Detector(detect_sidecar_resources, (SIDECAR_RESOURCE,)),
+    Detector(detect_network_policies, (NETPOL_HBONE,)),
+    Detector(detect_stale_sidecars, (STALE_SIDECARS,)),
+)
+def check_mixed_modes(inventory: ScopedInventory, _: Context,
+                      detected: Sequence[Finding]) -> Iterator[Finding]:
+    """Every namespace the detectors leave off sidecars, when some other one stays on them."""
+    modes = namespace_modes(inventory.namespaces, detected)
+    staying = [namespace for namespace, mode in modes.items() if mode is Mode.SIDECAR]
+    if not staying:
+        return
+    shown = ", ".join(staying[:5]) + (f" and {len(staying) - 5} more" if len(staying) > 5
+                                      else "")
+    for namespace, mode in modes.items():
+        if mode is not Mode.SIDECAR:
+            yield MIXED_MODES.finding(
+                None, f"namespace(s) {shown} stay on sidecars; pods in different modes cannot "
+                      "reliably talk to each other", namespace=namespace)
 
 
-DETECTORS = (detect_pod_templates, detect_sidecar_resources, detect_network_policies,
-             detect_stale_sidecars)
+CHECKS = (Check(check_mixed_modes, (MIXED_MODES,)),)

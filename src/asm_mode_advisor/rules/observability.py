@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule, specs
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import Telemetry
 
 L7_TELEMETRY = Rule(
     id="AMA120", name="l7-telemetry",
     title="Telemetry with tracing or access logging needs a waypoint",
     need="l7-observability", kinds=("Telemetry",),
+    reads=specs("Telemetry"),
     rationale=(
         "Ztunnel reports L4 data only (addresses, ports, bytes). Distributed tracing and full "
         "HTTP request logs come from a waypoint in ambient, and the waypoint reads Telemetry "
@@ -39,6 +40,7 @@ MESH_DEFAULT_TELEMETRY = Rule(
     id="AMA411", name="mesh-wide-l7-telemetry",
     title="Mesh-wide tracing or access logging reaches only namespaces with a waypoint",
     need="l7-observability-default", kinds=("Telemetry",),
+    reads=specs("Telemetry"),
     rationale=(
         "A Telemetry in the root namespace with no selector is a mesh default, not a need of "
         "any one namespace, so it does not call for a waypoint everywhere. In ambient, "
@@ -57,7 +59,7 @@ spec:
 RULES = (L7_TELEMETRY, MESH_DEFAULT_TELEMETRY)
 
 
-def detect_telemetry(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_telemetry(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Telemetry objects that configure tracing or access logging."""
     for telemetry in inventory.of_kind("Telemetry"):
         used = Telemetry(telemetry).l7_sections
@@ -75,4 +77,4 @@ def detect_telemetry(inventory: Inventory, _: Context) -> Iterator[Finding]:
                                    path=("spec", used[0]))
 
 
-DETECTORS = (detect_telemetry,)
+DETECTORS = (Detector(detect_telemetry, (L7_TELEMETRY, MESH_DEFAULT_TELEMETRY)),)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
 from asm_mode_advisor.model import as_dict, as_str, dicts
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule, specs
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import DestinationRule, MeshRoute, VirtualService
 
 #: VirtualService http-route fields that only an L7 proxy can apply (L-ROUTING).
@@ -20,6 +20,7 @@ VS_HTTP = Rule(
     id="AMA101", name="vs-http-routing",
     title="VirtualService HTTP routing for mesh traffic needs a waypoint",
     need="l7-routing", kinds=("VirtualService",),
+    reads=specs("VirtualService"),
     rationale=(
         "Sidecars apply VirtualService `http` routes on the client side. In ambient, only a "
         "waypoint applies them (ztunnel is L4 only), so weights, matches, retries, timeouts, "
@@ -55,6 +56,7 @@ VS_TCP_TLS = Rule(
     id="AMA102", name="vs-tcp-tls-routing",
     title="VirtualService TCP or TLS routing for mesh hosts needs a waypoint",
     need="l7-routing", kinds=("VirtualService",),
+    reads=specs("VirtualService"),
     rationale=(
         "VirtualService `tcp` and `tls` routes (port or SNI matches, weighted TCP splits) are "
         "translated by waypoints in ambient; ztunnel does not read VirtualServices. The "
@@ -79,6 +81,7 @@ MESH_ROUTE = Rule(
     id="AMA103", name="gateway-api-mesh-route",
     title="Gateway API route attached to a Service needs a waypoint",
     need="l7-routing", kinds=("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"),
+    reads=specs("HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"),
     rationale=(
         "A route whose `parentRefs` name a Service (the GAMMA mesh pattern) is applied by "
         "client sidecars in sidecar mode; in ambient it takes effect only once the Service is "
@@ -107,6 +110,7 @@ DR_POLICY = Rule(
     id="AMA104", name="destination-rule-traffic-policy",
     title="DestinationRule traffic policy for in-mesh hosts needs a waypoint",
     need="l7-traffic-policy", kinds=("DestinationRule",),
+    reads=specs("DestinationRule"),
     rationale=(
         "connectionPool, outlierDetection and loadBalancer settings are applied by the "
         "client-side Envoy in sidecar mode and by the waypoint in ambient: ztunnel balances "
@@ -134,6 +138,7 @@ REDUNDANT_VS = Rule(
     id="AMA408", name="redundant-virtualservice",
     title="VirtualService only routes its host to itself and can be deleted",
     need="redundant-config", kinds=("VirtualService",),
+    reads=specs("VirtualService"),
     rationale=(
         "A mesh VirtualService whose single route sends all traffic to its own host, with no "
         "match, weight, retry, timeout or other L7 feature, changes nothing. It should not "
@@ -154,6 +159,7 @@ INGRESS_ONLY_VS = Rule(
     id="AMA409", name="ingress-only-virtualservice",
     title="VirtualService bound only to an ingress gateway needs no waypoint",
     need="ingress-routing", kinds=("VirtualService",),
+    reads=specs("VirtualService"),
     rationale=(
         "A VirtualService whose `gateways` list names gateways but not `mesh` is applied by "
         "the ingress gateway's own Envoy in both modes, so it does not call for a waypoint."),
@@ -196,7 +202,7 @@ def _short(host: str) -> str:
     return host.split(".")[0]
 
 
-def _vs_services(vs: VirtualService, inventory: Inventory) -> list[str]:
+def _vs_services(vs: VirtualService, inventory: ScopedInventory) -> list[str]:
     namespace = vs.resource.namespace or inventory.default_namespace
     found = []
     for host in vs.hosts:
@@ -206,7 +212,7 @@ def _vs_services(vs: VirtualService, inventory: Inventory) -> list[str]:
     return found
 
 
-def detect_virtual_services(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_virtual_services(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """VirtualService rules: mesh HTTP routing, TCP/TLS routing, redundant and ingress-only."""
     for resource in inventory.of_kind("VirtualService"):
         vs = VirtualService(resource)
@@ -243,7 +249,7 @@ def detect_virtual_services(inventory: Inventory, _: Context) -> Iterator[Findin
                 path=("spec", "http", 0))
 
 
-def detect_mesh_routes(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_mesh_routes(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """HTTPRoute/GRPCRoute/TCPRoute/TLSRoute with a Service (or ServiceEntry) parent."""
     for kind in MESH_ROUTE.kinds:
         for resource in inventory.of_kind(kind, group=GATEWAY_API):
@@ -264,7 +270,7 @@ def _policy_keys(policy: dict[str, Any]) -> list[str]:
             if policy.get(key)]
 
 
-def detect_destination_rules(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_destination_rules(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """DestinationRule traffic policies for hosts inside the mesh."""
     for resource in inventory.of_kind("DestinationRule", group=ISTIO_NETWORKING):
         rule = DestinationRule(resource)
@@ -285,4 +291,8 @@ def detect_destination_rules(inventory: Inventory, _: Context) -> Iterator[Findi
                           f"{resolved[0]}", services=services, path=("spec", "trafficPolicy"))
 
 
-DETECTORS = (detect_virtual_services, detect_mesh_routes, detect_destination_rules)
+DETECTORS = (
+    Detector(detect_virtual_services, (VS_HTTP, VS_TCP_TLS, REDUNDANT_VS, INGRESS_ONLY_VS)),
+    Detector(detect_mesh_routes, (MESH_ROUTE,)),
+    Detector(detect_destination_rules, (DR_POLICY,)),
+)

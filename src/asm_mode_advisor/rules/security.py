@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.model import as_dict, as_str, dicts
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule, specs
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import AuthorizationPolicy, PeerAuthentication, RequestAuthentication
 
 #: AuthorizationPolicy fields that ztunnel enforces (everything else is L7).
@@ -22,6 +22,7 @@ REQUEST_AUTHN = Rule(
     id="AMA110", name="request-authentication",
     title="RequestAuthentication (JWT) needs a waypoint",
     need="jwt-authentication", kinds=("RequestAuthentication",),
+    reads=specs("RequestAuthentication"),
     rationale=(
         "JWT validation is L7. Ztunnel cannot do it, so in ambient a RequestAuthentication "
         "must be attached to a waypoint with `targetRefs`; waypoints ignore `selector`."),
@@ -39,6 +40,7 @@ L7_AUTHZ = Rule(
     id="AMA111", name="l7-authorization-policy",
     title="AuthorizationPolicy with HTTP attributes needs a waypoint",
     need="l7-authorization", kinds=("AuthorizationPolicy",),
+    reads=specs("AuthorizationPolicy"),
     rationale=(
         "Ztunnel enforces only L4 attributes (principals, namespaces, IP blocks, ports). Left "
         "on ztunnel, an ALLOW rule with methods, paths, hosts, request principals or "
@@ -70,6 +72,7 @@ CUSTOM_AUTHZ = Rule(
     id="AMA112", name="custom-audit-authorization",
     title="CUSTOM (ext-authz) or AUDIT AuthorizationPolicy needs a waypoint",
     need="external-authorization", kinds=("AuthorizationPolicy",),
+    reads=specs("AuthorizationPolicy"),
     rationale=(
         "Ztunnel supports only ALLOW and DENY. CUSTOM (OPA, ext-authz) and AUDIT policies are "
         "not sent to ztunnel at all, so they are silently not enforced until attached to a "
@@ -90,6 +93,7 @@ L4_AUTHZ = Rule(
     id="AMA210", name="l4-authorization-policy",
     title="AuthorizationPolicy with L4 attributes only is enforced by ztunnel",
     need="l4-security", kinds=("AuthorizationPolicy", "PeerAuthentication"),
+    reads=specs("AuthorizationPolicy", "PeerAuthentication"),
     rationale=(
         "Policies on principals, namespaces, IP blocks and ports, and PeerAuthentication "
         "STRICT or PERMISSIVE, are served by ztunnel with no waypoint and no change."),
@@ -108,6 +112,7 @@ PA_DISABLE = Rule(
     id="AMA305", name="peer-authentication-disable",
     title="PeerAuthentication mTLS DISABLE has no ambient equivalent",
     need="plaintext-peers", kinds=("PeerAuthentication",),
+    reads=specs("PeerAuthentication"),
     rationale=(
         "Ambient always uses mTLS (HBONE) between mesh workloads, so plaintext between peers "
         "cannot be expressed; the migration guide treats DISABLE as a blocker. Remove it (or "
@@ -146,7 +151,7 @@ def l7_fields(rule: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_authorization(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """AuthorizationPolicy: L7 attributes, CUSTOM/AUDIT actions, or L4 only."""
     for resource in inventory.of_kind("AuthorizationPolicy"):
         policy = AuthorizationPolicy(resource)
@@ -175,7 +180,7 @@ def detect_authorization(inventory: Inventory, _: Context) -> Iterator[Finding]:
                                              "enforces it as is", services=services)
 
 
-def detect_request_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_request_authentication(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Every RequestAuthentication is JWT validation, which is L7."""
     for resource in inventory.of_kind("RequestAuthentication"):
         issuers = RequestAuthentication(resource).issuers
@@ -186,7 +191,7 @@ def detect_request_authentication(inventory: Inventory, _: Context) -> Iterator[
                                     mesh_wide=inventory.is_mesh_wide(resource))
 
 
-def detect_peer_authentication(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_peer_authentication(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """PeerAuthentication DISABLE blocks ambient; STRICT/PERMISSIVE is served by ztunnel."""
     for resource in inventory.of_kind("PeerAuthentication"):
         policy = PeerAuthentication(resource)
@@ -205,4 +210,8 @@ def detect_peer_authentication(inventory: Inventory, _: Context) -> Iterator[Fin
                                              "enforces it")
 
 
-DETECTORS = (detect_authorization, detect_request_authentication, detect_peer_authentication)
+DETECTORS = (
+    Detector(detect_authorization, (L7_AUTHZ, CUSTOM_AUTHZ, L4_AUTHZ)),
+    Detector(detect_request_authentication, (REQUEST_AUTHN,)),
+    Detector(detect_peer_authentication, (PA_DISABLE, L4_AUTHZ)),
+)

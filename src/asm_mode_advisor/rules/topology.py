@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from asm_mode_advisor.inventory import Inventory, Workload
-from asm_mode_advisor.kinds import ISTIO_NETWORKING
+from asm_mode_advisor.inventory import Workload
+from asm_mode_advisor.kinds import ISTIO_NETWORKING, pod_reads
 from asm_mode_advisor.matrix import ambient_ready
 from asm_mode_advisor.model import as_int, as_str, dicts
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.rules._base import WORKLOADS, Context, Detector, Finding, Rule, specs
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import IstioGateway, Service, ServiceEntry
 
 NETWORK_LABEL = "topology.istio.io/network"
@@ -17,12 +18,15 @@ CROSS_NETWORK_PORT = 15443
 #: Ports ztunnel binds inside every ambient pod's network namespace.
 ZTUNNEL_PORTS = frozenset({15001, 15006, 15008, 15053, 15080})
 PROXY_CONTAINERS = frozenset({"istio-proxy", "istio-init", "istio-validation"})
+#: What the port checks read of every workload's containers (``Workload.containers``).
+CONTAINER_PORTS = pod_reads("spec.containers[].ports", "spec.initContainers[].ports")
 
 MULTI_CLUSTER = Rule(
     id="AMA302", name="multi-cluster-mesh",
     title="Multi-cluster or multi-network mesh keeps sidecars",
     need="multi-cluster", kinds=("Namespace", "Service", "Gateway", "ServiceEntry",
-                                 "WorkloadEntry", "Secret", "Deployment"),
+                                 "WorkloadEntry", "Secret", *WORKLOADS),
+    reads=(*specs("Gateway", "ServiceEntry", "WorkloadEntry"), *CONTAINER_PORTS),
     rationale=(
         "ASM ambient is single-cluster: it does not support multi-cluster management. A "
         "network label (`topology.istio.io/network`), a cross-network (east-west) gateway on "
@@ -41,6 +45,7 @@ VM_WORKLOADS = Rule(
     id="AMA303", name="vm-workloads",
     title="VM workloads with their own sidecar keep the namespace on sidecars",
     need="vm-workloads", kinds=("WorkloadGroup", "WorkloadEntry"),
+    reads=specs("WorkloadGroup", "WorkloadEntry"),
     rationale=(
         "VMs that run istio-proxy (WorkloadGroup, auto-registered WorkloadEntry) cannot join "
         "the ambient data plane, and sidecar and ambient pods mixed in one mesh are not "
@@ -67,7 +72,8 @@ MESH_VERSION = Rule(
 RESERVED_PORTS = Rule(
     id="AMA306", name="ztunnel-port-conflict",
     title="Application port collides with a port ztunnel binds in the pod",
-    need="reserved-ports", kinds=("Deployment", "StatefulSet", "DaemonSet", "Pod", "Service"),
+    need="reserved-ports", kinds=(*WORKLOADS, "Service"),
+    reads=(*CONTAINER_PORTS, "Service:spec.ports"),
     rationale=(
         "Ztunnel listens on 15001, 15006, 15008, 15053 and 15080 inside every ambient pod's "
         "network namespace. An application that uses one of them cannot be enrolled until it "
@@ -91,7 +97,7 @@ spec:
 RULES = (MULTI_CLUSTER, VM_WORKLOADS, MESH_VERSION, RESERVED_PORTS)
 
 
-def detect_multi_cluster(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_multi_cluster(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Signals that the mesh spans clusters or networks.
 
     Control-plane signals (the root namespace's network, east-west gateways, remote-cluster
@@ -132,7 +138,7 @@ def detect_multi_cluster(inventory: Inventory, _: Context) -> Iterator[Finding]:
                                         mesh_wide=True)
 
 
-def detect_vm_workloads(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_vm_workloads(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """WorkloadGroups and auto-registered or proxied WorkloadEntries (VMs with sidecars)."""
     for group in inventory.of_kind("WorkloadGroup"):
         yield VM_WORKLOADS.finding(group, f"{group.ref} registers VMs that run istio-proxy")
@@ -144,7 +150,7 @@ def detect_vm_workloads(inventory: Inventory, _: Context) -> Iterator[Finding]:
                 entry, f"{entry.ref} is on network {as_str(entry.spec.get('network'))}")
 
 
-def detect_mesh_version(inventory: Inventory, context: Context) -> Iterator[Finding]:
+def detect_mesh_version(inventory: ScopedInventory, context: Context) -> Iterator[Finding]:
     """A mesh older than the ambient GA release blocks ambient everywhere."""
     if not ambient_ready(context.mesh_version):
         yield MESH_VERSION.finding(
@@ -152,7 +158,7 @@ def detect_mesh_version(inventory: Inventory, context: Context) -> Iterator[Find
                   "becomes production-ready", mesh_wide=True)
 
 
-def detect_reserved_ports(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_reserved_ports(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Application containers or Services that use ztunnel's in-pod ports."""
     for workload in inventory.all_workloads():
         ports = sorted(ZTUNNEL_PORTS.intersection(
@@ -185,7 +191,11 @@ def _is_istio_component(labels: dict[str, str]) -> bool:
         labels.get("app", "").startswith("istio"))
 
 
-DETECTORS = (detect_multi_cluster, detect_vm_workloads, detect_mesh_version,
-             detect_reserved_ports)
+DETECTORS = (
+    Detector(detect_multi_cluster, (MULTI_CLUSTER,)),
+    Detector(detect_vm_workloads, (VM_WORKLOADS, MULTI_CLUSTER)),
+    Detector(detect_mesh_version, (MESH_VERSION,)),
+    Detector(detect_reserved_ports, (RESERVED_PORTS,)),
+)
 
 

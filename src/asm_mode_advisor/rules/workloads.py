@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.model import as_int, as_str
-from asm_mode_advisor.rules._base import Context, Finding, Rule
+from asm_mode_advisor.model import Mode, as_int, as_str
+from asm_mode_advisor.rules._base import Check, Context, Detector, Finding, Rule, namespace_modes
+from asm_mode_advisor.rules._scoped import ScopedInventory
 from asm_mode_advisor.views import Service
 
 SERVER_FIRST_NAMES = ("mysql", "mongo", "smtp")
@@ -16,6 +16,7 @@ JOBS = Rule(
     id="AMA201", name="jobs",
     title="Jobs and CronJobs run more simply without a sidecar",
     need="job-lifecycle", kinds=("Job", "CronJob"),
+    reads=("CronJob:spec.schedule", "Job:spec.schedule"),
     rationale=(
         "A sidecar is bound to the pod lifecycle, so a Job's pod does not complete until the "
         "proxy is told to exit. With ambient there is no proxy in the pod and Jobs are "
@@ -39,6 +40,7 @@ SERVER_FIRST = Rule(
     id="AMA202", name="server-first-protocol",
     title="Server-first protocol works in ambient without explicit configuration",
     need="server-first-protocol", kinds=("Service",),
+    reads=("Service:spec.ports",),
     rationale=(
         "MySQL, MongoDB and SMTP servers speak first. Sidecars need the port declared "
         "explicitly or the connection stalls in protocol sniffing; ztunnel does no sniffing, "
@@ -71,6 +73,10 @@ L4_ONLY = Rule(
         "latency, with no L7 parsing."),
     triggers=("""
 apiVersion: v1
+kind: Namespace
+metadata: {name: l4}
+---
+apiVersion: v1
 kind: Service
 metadata: {name: cache, namespace: l4}
 spec:
@@ -82,7 +88,7 @@ spec:
 RULES = (JOBS, SERVER_FIRST, L4_ONLY)
 
 
-def detect_jobs(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_jobs(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Each Job or CronJob (Jobs owned by a listed CronJob count through it)."""
     for workload in inventory.all_workloads():
         resource = workload.resource
@@ -107,7 +113,7 @@ def server_first_ports(ports: list[dict[str, object]]) -> list[str]:
     return found
 
 
-def detect_server_first(inventory: Inventory, _: Context) -> Iterator[Finding]:
+def detect_server_first(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Services that expose MySQL, MongoDB or SMTP."""
     for service in inventory.of_kind("Service"):
         found = server_first_ports(Service(service).ports)
@@ -118,4 +124,16 @@ def detect_server_first(inventory: Inventory, _: Context) -> Iterator[Finding]:
                 path=("spec", "ports"))
 
 
-DETECTORS = (detect_jobs, detect_server_first)
+DETECTORS = (Detector(detect_jobs, (JOBS,)), Detector(detect_server_first, (SERVER_FIRST,)))
+def check_l4_only(inventory: ScopedInventory, _: Context,
+                  detected: Sequence[Finding]) -> Iterator[Finding]:
+    """Namespaces where the detectors found nothing that needs L7 or blocks ambient."""
+    for namespace, mode in namespace_modes(inventory.namespaces, detected).items():
+        if mode is Mode.AMBIENT:
+            yield L4_ONLY.finding(
+                inventory.namespace_objects.get(namespace), f"namespace {namespace} needs no "
+                "L7 feature and nothing blocks ambient: ztunnel alone serves it",
+                namespace=namespace)
+
+
+CHECKS = (Check(check_l4_only, (L4_ONLY,)),)

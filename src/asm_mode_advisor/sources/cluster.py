@@ -2,9 +2,10 @@
 
 Read-only (GET only), never Secrets. Items are taken as raw JSON and turned straight into
 ``Resource`` values without a file (their ``source`` is the cluster). The GETs themselves
-(our own transport or the ``kubernetes`` client's, both bounded) live in ``transport.py``
-and ``kubeclient.py``. Kinds are listed by a few threads at once, each list still one
-paginated cluster-wide request chain.
+(our own transport or the ``kubernetes`` client's) live in ``transport.py`` and
+``kubeclient.py``; their shared limits, errors and retries (``Reader``) in ``limits.py``.
+Kinds are listed by a few threads at once, each list still one paginated cluster-wide
+request chain.
 
 Fatal faults (unreachable server, TLS, 401, a redirect, an answer over a limit, an endless
 list, unknown context) raise ``ClusterError`` with a one-line message. A 403 on one kind is
@@ -15,45 +16,43 @@ and noted.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from asm_mode_advisor.inventory import controller_of
+from asm_mode_advisor.domain import controller_of
 from asm_mode_advisor.kinds import KNOWN_KINDS, KindInfo
 from asm_mode_advisor.model import Resource, as_dict, as_str, str_map
 from asm_mode_advisor.names import split_valid
 from asm_mode_advisor.slim import slim as slim_body
 from asm_mode_advisor.sources.kubeclient import KubeTransport, connect_with_client
-from asm_mode_advisor.sources.transport import (
-    DEFAULT_PAGE_SIZE,
-    MAX_TOTAL_BYTES,
-    MIB,
+from asm_mode_advisor.sources.limits import (
+    JSON,
+    MAX_ATTEMPTS,
     ClusterError,
-    ClusterOptions,
     HttpResponse,
     Limits,
-    NativeTransport,
+    Reader,
     Transport,
+)
+from asm_mode_advisor.sources.transport import (
+    DEFAULT_PAGE_SIZE,
+    ClusterOptions,
+    NativeTransport,
     connect,
 )
 
 __all__ = ["DEFAULT_PAGE_SIZE", "ClusterError", "ClusterOptions", "HttpResponse",
-           "KubeTransport", "Limits", "NativeTransport", "Transport", "connect",
+           "KubeTransport", "Limits", "NativeTransport", "Reader", "Transport", "connect",
            "connect_with_client"]
 
 T = TypeVar("T")
 
-MAX_ATTEMPTS = 5
 MAX_RESTARTS = 3
-MAX_BACKOFF_SECONDS = 30.0
 #: Pages in a row that hold no item yet promise more: a real server never sends two.
 MAX_EMPTY_PAGES = 10
-JSON = "application/json"
 #: Metadata-only lists (served since Kubernetes 1.15): labels, annotations, owners; no spec.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 #: Kinds whose metadata is all the analysis needs (Nodes are only counted).
@@ -113,52 +112,7 @@ class ServedKind:
         return f"{self.info.plural}{group}/{self.version}"
 
 
-# --- requests with retries ---------------------------------------------------------------
-
-
-class Reader:
-    """Counts requests and bytes, retries 429/5xx with capped backoff honouring Retry-After.
-
-    The bytes of every answer count towards ``max_total_bytes`` (``Limits.total_bytes``).
-    """
-
-    def __init__(self, transport: Transport, sleep: Callable[[float], None] = time.sleep,
-                 max_attempts: int = MAX_ATTEMPTS, max_total_bytes: int = MAX_TOTAL_BYTES
-                 ) -> None:
-        self.transport = transport
-        self.sleep = sleep
-        self.max_attempts = max_attempts
-        self.max_total_bytes = max_total_bytes
-        self.requests = 0
-        self.bytes_read = 0
-        self._count = threading.Lock()
-
-    def get(self, path: str, accept: str = JSON) -> HttpResponse:
-        """GET with bounded retries; returns the final response, whatever its status."""
-        for attempt in range(1, self.max_attempts + 1):
-            with self._count:
-                self.requests += 1
-            response = self.transport.get(path, accept)
-            with self._count:
-                self.bytes_read += len(response.body)
-                over = self.bytes_read > self.max_total_bytes
-            if over:
-                raise ClusterError(f"the API server sent more than "
-                                   f"{self.max_total_bytes // MIB} MiB in this scan; stopping "
-                                   f"(at GET {path.split('?')[0]})")
-            if response.status != 429 and response.status < 500:
-                return response
-            if attempt < self.max_attempts:
-                self.sleep(_backoff(attempt, response.headers))
-        return response
-
-
-def _backoff(attempt: int, headers: Mapping[str, str]) -> float:
-    """Seconds to wait before the next attempt: Retry-After when given, else 0.5 s doubling."""
-    retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
-    if retry_after.strip().isdigit():
-        return min(float(retry_after.strip()), MAX_BACKOFF_SECONDS)
-    return min(0.5 * float(2 ** (attempt - 1)), MAX_BACKOFF_SECONDS)
+# --- answers ---------------------------------------------------------------------------
 
 
 def _decode(response: HttpResponse, what: str) -> dict[str, Any]:
@@ -341,13 +295,15 @@ def to_resource(item: dict[str, Any], kind: ServedKind, slim_bodies: bool = Fals
     annotations = as_dict(metadata.get("annotations"))
     annotations.pop(LAST_APPLIED, None)
     namespace = as_str(metadata.get("namespace")) or None
+    # Identity first: slimming prunes the body's metadata in place.
+    resource = Resource(kind=kind.info.kind, api_version=kind.api_version,
+                        name=as_str(metadata.get("name")),
+                        namespace=namespace if kind.info.namespaced else None,
+                        labels=str_map(metadata.get("labels")),
+                        annotations=str_map(annotations), body=item)
     if slim_bodies:
         slim_body(kind.info.kind, item)
-    return Resource(kind=kind.info.kind, api_version=kind.api_version,
-                    name=as_str(metadata.get("name")),
-                    namespace=namespace if kind.info.namespaced else None,
-                    labels=str_map(metadata.get("labels")), annotations=str_map(annotations),
-                    body=item)
+    return resource
 
 
 def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,

@@ -1,8 +1,9 @@
 """The ``kubernetes`` client's transport, for credential plugins, proxies and path prefixes.
 
-Its configuration and pool are imported lazily (and only then), never its model objects. The
-same limits as our own transport apply; redirects are answered as they are and refused by the
-caller; a credential plugin that fails stops the scan instead of being logged and ignored.
+Its configuration and pool are imported lazily (and only then), never its model objects; a
+GET is its raw REST call (``call_api``, body not preloaded) read under the limits of
+``limits.py``, as our own transport's is. Redirects are answered as they are and refused by
+the caller; a credential plugin that fails stops the scan instead of being logged and ignored.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from asm_mode_advisor.redact import remember
-from asm_mode_advisor.sources.transport import (
+from asm_mode_advisor.sources.limits import (
     REQUEST_TIMEOUT,
     ClusterError,
-    ClusterOptions,
     HttpResponse,
     Limits,
     first_line,
     read_capped,
     too_slow,
+    unreachable,
 )
+from asm_mode_advisor.sources.transport import ClusterOptions
 
 
 class _PluginErrors(logging.Filter):
@@ -116,9 +118,9 @@ class KubeTransport:
         except ApiException as exc:
             raise ClusterError(f"cannot reach the API server: {first_line(exc.reason)}") from None
         except urllib3.exceptions.HTTPError as exc:
-            raise ClusterError(f"cannot reach the API server at "
-                               f"{self._api.configuration.host}: {_connection_reason(exc)}"
-                               ) from None
+            # A MaxRetryError carries the real failure as its ``reason``.
+            raise unreachable(self._api.configuration.host,
+                              getattr(exc, "reason", None) or exc) from None
         except ValueError:  # http.client refuses a header value
             raise ClusterError(BAD_HEADER) from None
         return HttpResponse(status=int(response.status), headers=dict(response.headers),
@@ -135,19 +137,6 @@ def _check_headers(headers: Mapping[str, str]) -> None:
         if any((ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in str(value)):
             remember([str(value)])
             raise ClusterError(BAD_HEADER)
-
-
-def _connection_reason(exc: Exception) -> str:
-    import urllib3
-
-    reason: object = getattr(exc, "reason", None) or exc
-    if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in type(reason).__name__:
-        return f"TLS failure: {first_line(str(reason))}"
-    if isinstance(reason, urllib3.exceptions.NewConnectionError):
-        return "connection refused or host unreachable"
-    if isinstance(reason, urllib3.exceptions.TimeoutError):
-        return "timed out"
-    return first_line(str(reason))
 
 
 def connect_with_client(options: ClusterOptions) -> KubeTransport:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from asm_mode_advisor.config import AssumeMode, FailOn
+from asm_mode_advisor.config import FailOn
+from asm_mode_advisor.domain import AssumeMode
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
 from asm_mode_advisor.names import namespace_option_problem
 from asm_mode_advisor.render import OutputFormat

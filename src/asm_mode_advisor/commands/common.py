@@ -1,7 +1,7 @@
 """Plumbing every command shares: one-line errors, config and gate flags, printing the report.
 
-Kept apart from ``cli.py`` so that sub-command modules (``scan``, ``plan``) can use it without
-importing the app that registers them.
+Kept apart from ``cli.py`` so that command modules can use it without importing the app that
+registers them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import typer
 
 from asm_mode_advisor.completeness import concatenation_hint, require_namespaces
 from asm_mode_advisor.config import (
-    AssumeMode,
     Config,
     ConfigError,
     FailOn,
@@ -26,17 +25,15 @@ from asm_mode_advisor.config import (
     load_config,
     resolve,
 )
+from asm_mode_advisor.domain import ROOT_NAMESPACE, AssumeMode
+from asm_mode_advisor.exit_codes import ExitCode
 from asm_mode_advisor.gate import exit_code, summary_line, with_baseline
 from asm_mode_advisor.matrix import parse_version
 from asm_mode_advisor.render import OutputFormat, View, render_chunks
 from asm_mode_advisor.report import Report
+from asm_mode_advisor.rules import ALL_RULES
 from asm_mode_advisor.suppress import BaselineError
 from asm_mode_advisor.text import clip, safe_line
-
-EXIT_OK = 0
-EXIT_INPUT = 2
-#: 128 + SIGPIPE: what a shell reports for a writer whose reader went away (``| head``).
-EXIT_PIPE = 141
 
 
 def err(message: str) -> None:
@@ -59,9 +56,9 @@ def out(text: str, nl: bool = True) -> None:
     except OSError as exc:
         _drop_stdout()
         if exc.errno == errno.EPIPE:
-            raise typer.Exit(EXIT_PIPE) from None
+            raise typer.Exit(ExitCode.PIPE) from None
         err(f"error: cannot write output: {exc.strerror or exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+        raise typer.Exit(ExitCode.INPUT) from None
 
 
 def _drop_stdout() -> None:
@@ -84,7 +81,7 @@ def check_mesh_version(mesh_version: str) -> None:
     """Reject a version that does not parse (usage error, exit 2)."""
     if parse_version(mesh_version) is None:
         err(f"error: --mesh-version {clip(mesh_version)!r} is not a version like 1.25")
-        raise typer.Exit(EXIT_INPUT)
+        raise typer.Exit(ExitCode.INPUT)
 
 
 def emit(report: Report, output: OutputFormat, output_file: Path | None,
@@ -92,9 +89,9 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None,
     """Print errors to stderr, the report to stdout, and optionally to a file.
 
     ``view`` (colour aside, which only a terminal gets) tells the table the gate's threshold
-    and whether to be quiet.
+    and whether to be quiet; the rule catalog is added here for SARIF.
     """
-    plain = view or View()
+    plain = replace(view or View(), rules=ALL_RULES)
     for error in report.errors:
         if error.file is None and not error.line:
             err(f"error: {error.message}")  # about the run as a whole (nothing found)
@@ -114,7 +111,7 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None,
                     handle.write(piece)
         except OSError as exc:
             err(f"error: cannot write {output_file}: {exc.strerror or exc}")
-            raise typer.Exit(EXIT_INPUT) from None
+            raise typer.Exit(ExitCode.INPUT) from None
         output = OutputFormat.TABLE  # the file has the chosen format; the terminal, the table
     color = use_color() and output is OutputFormat.TABLE
     for piece in batched(render_chunks(report, output, view=replace(plain, color=color))):
@@ -143,8 +140,9 @@ def given(ctx: typer.Context, name: str) -> bool:
 
 def gate_options(ctx: typer.Context, config: Path | None, *, mesh_version: str,
                  fail_on: FailOn | None, assume_mode: AssumeMode | None,
-                 baseline: Path | None) -> RunOptions:
-    """Config file plus gate flags (flags win).
+                 baseline: Path | None, default_namespace: str = "default",
+                 root_namespace: str = ROOT_NAMESPACE) -> RunOptions:
+    """Config file plus flags (flags win): the analysis settings and the gate of one run.
 
     A config file that cannot be used is reported in one line and the run goes on with the
     defaults and the flags: the report is still printed, and the run exits 2 (``finish``).
@@ -158,7 +156,8 @@ def gate_options(ctx: typer.Context, config: Path | None, *, mesh_version: str,
     if loaded.path is not None:
         err(f"using config {loaded.path}")  # found by walking up: say which one applies
     run = resolve(loaded, mesh_version=mesh_version if given(ctx, "mesh_version") else None,
-                  fail_on=fail_on, assume_mode=assume_mode, baseline=baseline)
+                  fail_on=fail_on, assume_mode=assume_mode, baseline=baseline,
+                  default_namespace=default_namespace, root_namespace=root_namespace)
     return replace(run, config_failed=True) if failed else run
 
 
@@ -189,7 +188,7 @@ def finish(report: Report, run: RunOptions, output: OutputFormat,
     gated = report
     if report.errors and len(report.errors) <= tolerated_errors:
         gated = report.model_copy(update={"errors": []})
-    code = EXIT_INPUT if unusable else exit_code(gated, run.fail_on)
-    if code == 1:
+    code = ExitCode.INPUT if unusable else exit_code(gated, run.fail_on)
+    if code is ExitCode.FAILED:
         err(summary_line(report, run.fail_on))
     raise typer.Exit(code)
