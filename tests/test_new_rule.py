@@ -124,8 +124,7 @@ def _findings(text: str) -> list[Finding]:
     """The whole rule pipeline on ``text``, its bodies slimmed as ``analyze`` slims them."""
     loaded = load(text)
     assert loaded.errors == []
-    findings, errors = run_rules(Inventory.build(loaded.resources), Context(),
-                                 detectors=rules.DETECTORS)
+    findings, errors = run_rules(Inventory.build(loaded.resources), Context())
     assert errors == []
     return findings
 

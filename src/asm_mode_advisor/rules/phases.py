@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from asm_mode_advisor import rules as registry
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.model import InputError
-from asm_mode_advisor.rules import CHECKS, DETECTORS
 from asm_mode_advisor.rules._base import Check, Context, Detector, Finding
 from asm_mode_advisor.rules._scoped import NotDeclaredError, ScopedInventory
 
@@ -23,17 +23,22 @@ _RULE_BUGS = (RecursionError, ValueError, TypeError, KeyError, AttributeError, N
 
 
 def run_rules(inventory: Inventory, context: Context,
-              detectors: Sequence[Detector] = DETECTORS,
-              checks: Sequence[Check] = CHECKS) -> tuple[list[Finding], list[InputError]]:
-    """Phase 1 then phase 2: every finding, and an error line per runner that failed."""
+              detectors: Sequence[Detector] | None = None,
+              checks: Sequence[Check] | None = None) -> tuple[list[Finding], list[InputError]]:
+    """Phase 1 then phase 2: every finding, and an error line per runner that failed.
+
+    Without ``detectors`` or ``checks``, the registry's as it is now (not as it was when
+    this module was imported), so a rule module registered later takes part.
+    """
     detected, detect_errors = detect(inventory, context, detectors)
     checked, check_errors = check(inventory, context, detected, checks)
     return detected + checked, detect_errors + check_errors
 
 
-def detect(inventory: Inventory, context: Context, detectors: Sequence[Detector] = DETECTORS,
-           ) -> tuple[list[Finding], list[InputError]]:
+def detect(inventory: Inventory, context: Context,
+           detectors: Sequence[Detector] | None = None) -> tuple[list[Finding], list[InputError]]:
     """Phase 1: every detector's findings over the objects of its kinds."""
+    detectors = registry.DETECTORS if detectors is None else detectors
     errors: list[InputError] = []
     detected: list[Finding] = []
     for detector in detectors:
@@ -42,8 +47,9 @@ def detect(inventory: Inventory, context: Context, detectors: Sequence[Detector]
 
 
 def check(inventory: Inventory, context: Context, detected: Sequence[Finding],
-          checks: Sequence[Check] = CHECKS) -> tuple[list[Finding], list[InputError]]:
+          checks: Sequence[Check] | None = None) -> tuple[list[Finding], list[InputError]]:
     """Phase 2: every check's findings, each handed all of ``detected`` (phase 1's)."""
+    checks = registry.CHECKS if checks is None else checks
     errors: list[InputError] = []
     checked: list[Finding] = []
     passed = tuple(detected)  # checks read the detectors' findings, never change them
