@@ -31,7 +31,7 @@ PLACES = {
     "views": "base", "fields": "base",
     "sources": "sources", "slim": "sources", "sharing": "sources",
     "inventory": "inventory",
-    "rules": "rules", "locate": "rules", "engine": "rules", "rules_doc": "rules",
+    "rules": "rules", "locate": "rules", "rules_doc": "rules",
     "verdict": "verdict",
     "report": "report",
     "config": "policy", "suppress": "policy", "gate": "policy", "completeness": "policy",

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from asm_mode_advisor.config import Config
-from asm_mode_advisor.model import InputError, Resource
+from asm_mode_advisor.model import STDIN_NAME, InputError, Resource
 from asm_mode_advisor.report import ErrorEntry, NamespaceVerdict, Report
 
-STDIN_NAME = "<stdin>"
 CONCATENATION_HINT = ("hint: several documents may have been concatenated without '---' "
                       "between them")
 #: Duplicate keys in stdin from this many errors on suggest a missing ``---``.

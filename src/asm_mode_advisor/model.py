@@ -104,6 +104,10 @@ class Resource:
         )
 
 
+#: How errors and objects read from standard input name their "file".
+STDIN_NAME = "<stdin>"
+
+
 @dataclass(frozen=True, slots=True)
 class InputError:
     """A problem with the input: reported, listed in the report, and the run goes on."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import BinaryIO
 
-from asm_mode_advisor.model import InputError, Resource
+from asm_mode_advisor.model import STDIN_NAME, InputError, Resource
 from asm_mode_advisor.sharing import Sharing
 from asm_mode_advisor.sources import parallel
 from asm_mode_advisor.sources.documents import decode, parse_json, parse_yaml
@@ -24,7 +24,6 @@ from asm_mode_advisor.sources.reading import MAX_FILE_BYTES, read_capped, read_f
 from asm_mode_advisor.sources.renderable import render_hint
 from asm_mode_advisor.sources.resources import to_resources
 
-STDIN_NAME = "<stdin>"
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 
