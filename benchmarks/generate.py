@@ -287,23 +287,66 @@ def files(total: int, seed: int = 6) -> Iterator[tuple[str, str]]:
             produced += len(docs)
 
 
-def generate(total: int, out: Path) -> Path:
-    """Write a corpus of about ``total`` documents to ``out`` (replacing it); return ``out``."""
+#: The traffic corpus: small namespaces whose apps name services of other namespaces in env.
+TRAFFIC_APPS = 2
+TRAFFIC_PEERS = 10
+
+
+def _with_peers(text: str, ns_index: int, namespaces: int, rng: random.Random) -> str:
+    """A Deployment's text with ``TRAFFIC_PEERS`` env addresses of other namespaces' services."""
+    lines = []
+    for peer in range(TRAFFIC_PEERS):
+        other = (ns_index + 1 + rng.randrange(max(namespaces - 1, 1))) % max(namespaces, 1)
+        app = f"svc-{rng.randrange(TRAFFIC_APPS)}"
+        lines.append(f"        - name: PEER_{peer}_ADDR\n"
+                     f"          value: {app}.team-{other:05d}:8080\n")
+    return text.replace("        env:\n", "        env:\n" + "".join(lines), 1)
+
+
+def traffic_files(total: int, seed: int = 15) -> Iterator[tuple[str, str]]:
+    """Like :func:`files`, with two apps per namespace that each call ten other namespaces.
+
+    About ``total / 10`` namespaces and 20 calls out of each: at 10k documents, about 1,000
+    namespaces and 20,000 calls for the traffic graph.
+    """
+    rng = random.Random(seed)
+    namespaces = max(total // 10, 1)
+    produced = 0
+    for index in range(namespaces):
+        if produced >= total:
+            break
+        ns = f"team-{index:05d}"
+        head = [_namespace(ns, rng)]
+        yield f"{ns}/namespace.yaml", "---\n".join(head)
+        produced += len(head)
+        for number in range(TRAFFIC_APPS):
+            app = f"svc-{number}"
+            docs = _app_documents(ns, app, rng)
+            docs[0] = _with_peers(docs[0], index, namespaces, rng)
+            yield f"{ns}/{app}.yaml", "---\n".join(docs)
+            produced += len(docs)
+
+
+def generate(total: int, out: Path, traffic: bool = False) -> Path:
+    """Write a corpus of about ``total`` documents to ``out`` (replacing it); return ``out``.
+
+    ``traffic``: the corpus of :func:`traffic_files` instead.
+    """
     if out.exists():
         shutil.rmtree(out)
-    for relative, text in files(total):
+    for relative, text in (traffic_files(total) if traffic else files(total)):
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return out
 
 
-def corpus_dir(total: int, base: Path = OUT) -> Path:
+def corpus_dir(total: int, base: Path = OUT, traffic: bool = False) -> Path:
     """The corpus of ``total`` documents under ``base``, generated on first use."""
-    out = base / f"corpus-{total}"
+    out = base / (f"traffic-{total}" if traffic else f"corpus-{total}")
     marker = out / ".complete"
     if not marker.exists():
-        generate(total, out)
+        generate(total, out, traffic)
         marker.write_text(str(total), encoding="utf-8")
     return out
 

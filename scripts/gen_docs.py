@@ -27,7 +27,13 @@ COLUMNS: dict[RowGroup, tuple[tuple[str, str], ...]] = {
     RowGroup.NOTE: (("note", "note"),),
     RowGroup.LAYER: (("dimension", "dimension"), ("L4 (ztunnel)", "l4"),
                      ("L7 (waypoint)", "l7")),
+    RowGroup.UPSTREAM: (("dimension", "dimension"), ("fact", "note"), ("source", "source")),
 }
+#: Said above the upstream rows: they are ours, not the seed's.
+UPSTREAM_INTRO = (
+    "These rows are **not** in the seed matrix (`shared/feature-matrix.md`). Each states one "
+    "fact checked against the upstream page or istiod source file in its `source` column, "
+    "and is cited where no seed row supports a reason.")
 
 
 def cell(text: str) -> str:
@@ -47,6 +53,7 @@ def matrix_markdown() -> str:
     for group in RowGroup:
         columns = COLUMNS[group]
         lines += [f"## {group.value[0].upper()}{group.value[1:]}", "",
+                  *([UPSTREAM_INTRO, ""] if group is RowGroup.UPSTREAM else []),
                   "| id | " + " | ".join(title for title, _ in columns) + " | rules |",
                   "|---|" + "---|" * len(columns) + "---|"]
         for row in ROWS:

@@ -82,6 +82,10 @@ else
   pytest_args=(-m "not cluster" "${pytest_args[@]+"${pytest_args[@]}"}")
 fi
 
+# The traffic-evidence tests run a real Prometheus: Debian's package, unpacked into a cache.
+ASM_ADVISOR_PROMETHEUS="$(bash scripts/get-prometheus.sh)"
+export ASM_ADVISOR_PROMETHEUS
+
 "${python}" -m ruff check src tests benchmarks scripts
 "${python}" -m mypy
 "${python}" -m pytest "${pytest_args[@]+"${pytest_args[@]}"}"

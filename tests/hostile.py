@@ -76,6 +76,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     hostile: Hostile
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up mid-answer (that is what the tool is meant to do).
+
+        The default prints a traceback to ``sys.stderr``, which a CliRunner running at that
+        moment captures as the command's own output.
+        """
+
 
 class Hostile:
     """A running server; use as a context manager. ``url`` is where it listens."""

@@ -60,7 +60,7 @@ def test_clean_input_exits_0(manifests: Path) -> None:
     assert [(n["name"], n["currentMode"], n["recommendation"]) for n in report["namespaces"]] == [
         ("shop", "sidecar", "ambient-waypoint")]
     reason = next(r for r in report["namespaces"][0]["reasons"] if r["ruleId"] == "AMA101")
-    assert reason["matrixRows"] == ["L-ROUTING", "M-TRAFFIC"]
+    assert reason["matrixRows"] == ["U-ZTUNNEL-NO-L7-TRAFFIC", "M-TRAFFIC"]
     assert reason["objects"] == [{"kind": "VirtualService", "namespace": "shop", "name": "cart",
                                   "file": str(manifests / "good.yaml"), "line": 10}]
     assert report["schemaVersion"] == "1"
@@ -153,7 +153,7 @@ def test_rules_lists_every_rule() -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [r.id for r in ALL_RULES]
-    assert "needs-waypoint" in lines[0] and "L-ROUTING,M-TRAFFIC" in lines[0]
+    assert "needs-waypoint" in lines[0] and "U-ZTUNNEL-NO-L7-TRAFFIC,M-TRAFFIC" in lines[0]
 
 
 @pytest.mark.parametrize("name", ["AMA101", "ama101", "vs-http-routing"])
@@ -161,7 +161,7 @@ def test_explain_prints_the_rule_doc(name: str) -> None:
     result = runner.invoke(app, ["explain", name])
     assert result.exit_code == 0
     assert result.stdout.startswith("## AMA101 vs-http-routing\n")
-    assert "```yaml" in result.stdout and "L-ROUTING" in result.stdout
+    assert "```yaml" in result.stdout and "U-ZTUNNEL-NO-L7-TRAFFIC" in result.stdout
 
 
 def test_explain_unknown_rule_exits_2() -> None:

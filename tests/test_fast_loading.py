@@ -99,7 +99,7 @@ def _write_corpus(root: Path) -> None:
             apiVersion: apps/v1
             kind: Deployment
             metadata: {{name: web, namespace: ns-{index:02d}}}
-            spec: {{replicas: "{index}", template: {{metadata: {{labels: {{app: web}}}}}}}}
+            spec: {{replicas: "three", template: {{metadata: {{labels: {{app: web}}}}}}}}
             """), encoding="utf-8")
     (root / "ns-03" / "broken.yaml").write_text("a: [1,\n---\nkind: x\n", encoding="utf-8")
     (root / "ns-07" / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
@@ -117,8 +117,8 @@ def test_parallel_parse_gives_the_sequential_result(tmp_path: Path, slim: bool,
     parallel_result = load_paths(paths, slim_bodies=slim)
     deployments = [r for r in parallel_result.resources if r.kind == "Deployment"]
     assert len(deployments) == 13  # ns-05 is read twice
-    # Slimmed, the Deployments differ only in replicas, which no rule reads: one body is
-    # kept per worker's chunk (sequentially, one for all).
+    # Slimmed, the Deployments are alike (each has the same mistyped replicas, an input
+    # error per file): one body is kept per worker's chunk (sequentially, one for all).
     bodies = {id(r.body) for r in deployments}
     assert len(bodies) <= 2 * parallel.CHUNKS_PER_WORKER if slim else len(bodies) == 13
     assert len({id(r.body) for r in sequential.resources if r.kind == "Deployment"}) == (

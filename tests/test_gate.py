@@ -55,7 +55,10 @@ def test_thresholds_on_an_error(repo: Path, fail_on: str, expected: int) -> None
 
 
 def test_notes_fail_only_at_note(repo: Path) -> None:
-    write(repo, "m.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    # A Service gives the namespace advice (AMA203, a note); an empty one would get none.
+    write(repo, "m.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n"
+                          "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+                          "spec: {selector: {app: web}, ports: [{port: 80}]}\n")
     assert cli("analyze", "m.yaml", "--fail-on", "warning").exit_code == 0
     assert cli("analyze", "m.yaml", "--fail-on", "note").exit_code == 1
 

@@ -27,12 +27,13 @@ SPEC = MATRIX_SPEC
 def test_rows_match_the_specification() -> None:
     assert SPEC.is_file(), f"the feature-matrix spec is missing: expected it at {SPEC}"
     spec_ids = set(re.findall(r"\b[MNL]-[A-Z0-9]+\b", SPEC.read_text(encoding="utf-8")))
-    assert set(ROWS_BY_ID) == spec_ids
+    assert {r.id for r in ROWS if r.group is not RowGroup.UPSTREAM} == spec_ids
 
 
 def test_row_ids_are_unique_and_grouped_by_prefix() -> None:
     assert len(ROWS_BY_ID) == len(ROWS)
-    prefix = {"M": RowGroup.MODE, "N": RowGroup.NOTE, "L": RowGroup.LAYER}
+    prefix = {"M": RowGroup.MODE, "N": RowGroup.NOTE, "L": RowGroup.LAYER,
+              "U": RowGroup.UPSTREAM}
     assert all(r.group is prefix[r.id[0]] for r in ROWS)
 
 
@@ -42,6 +43,15 @@ def test_summaries_state_the_cells() -> None:
         "Extensibility: L4 (ztunnel) none; L7 (waypoint) WasmPlugin")
     assert "1.25" in row("N-VERSION").summary()
     assert all(r.summary() and "\n" not in r.summary() for r in ROWS)
+
+
+def test_upstream_rows_name_their_source() -> None:
+    upstream = [r for r in ROWS if r.group is RowGroup.UPSTREAM]
+    for found in upstream:
+        assert found.source.startswith("https://"), found.id
+        assert found.note and found.source in found.summary()
+    # The seed's own rows never carry a source: an upstream fact is never a bent seed row.
+    assert not [r.id for r in ROWS if r.group is not RowGroup.UPSTREAM and r.source]
 
 
 def test_unknown_row_is_a_key_error() -> None:

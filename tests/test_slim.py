@@ -92,10 +92,13 @@ def test_workload_keeps_what_rules_read_and_drops_bulk() -> None:
     template = body["spec"]["template"]
     assert template["metadata"]["annotations"] == {"sidecar.istio.io/inject": "true"}
     pod = template["spec"]
-    assert pod == {  # what the declared reads name: no more (serviceAccountName, command)
+    assert pod == {  # what the declared reads name: no more (volumes, resources, probes)
         "hostNetwork": False,
-        "initContainers": [{"name": "setup"}],
+        "serviceAccountName": "web",  # the traffic graph: principals name service accounts
+        "initContainers": [{"name": "setup", "command": ["sh", "-c", "true"]}],
+        # env values, args and commands stay for the traffic graph (peer addresses); never printed
         "containers": [{"name": "web", "image": "example/web:1",
+                        "env": [{"name": "PASSWORD", "value": "hunter2"}],
                         "ports": [{"containerPort": 8080, "name": "http"}]}],
     }
 
@@ -124,14 +127,14 @@ def test_cronjob_and_pod_templates_are_found() -> None:
         "containers": [{"name": "c", "env": [], "ports": []}], "volumes": []}}}}}}
     slim("CronJob", cron)
     pod_spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert pod_spec == {"containers": [{"name": "c", "ports": []}]}
+    assert pod_spec == {"containers": [{"name": "c", "env": [], "ports": []}]}
     owners = [{"kind": "ReplicaSet", "name": "web-1", "controller": True}]
     pod = {"metadata": {"name": "p", "managedFields": [], "ownerReferences": owners},
            "spec": {"nodeSelector": {"a": "b"}, "containers": [{"name": "c", "args": ["x"]}]},
            "status": {"phase": "Running"}}
     slim("Pod", pod)
     assert pod == {"metadata": {"ownerReferences": owners},
-                   "spec": {"containers": [{"name": "c"}]}}
+                   "spec": {"containers": [{"name": "c", "args": ["x"]}]}}  # graph reads
 
 
 def test_malformed_bodies_are_left_alone() -> None:
@@ -206,13 +209,14 @@ def test_controller_rollout_fields_are_dropped_and_a_cronjob_keeps_its_schedule(
                            "revisionHistoryLimit": 2, "selector": {"matchLabels": {"a": "b"}},
                            "template": {"spec": {"containers": []}}}}
     slim("Deployment", deployment)
-    assert deployment == {"spec": {"template": {"spec": {"containers": []}}}}
+    # ``replicas`` stays: the cost estimate counts pods (``costs.replicas``).
+    assert deployment == {"spec": {"replicas": 3, "template": {"spec": {"containers": []}}}}
     cron = {"spec": {"schedule": "0 * * * *", "suspend": False, "concurrencyPolicy": "Forbid",
                      "jobTemplate": {"spec": {"backoffLimit": 4, "parallelism": 2,
                                               "template": {"spec": {"containers": []}}}}}}
     slim("CronJob", cron)
     assert cron == {"spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {
-        "template": {"spec": {"containers": []}}}}}}
+        "parallelism": 2, "template": {"spec": {"containers": []}}}}}}
     pod = {"spec": {"activeDeadlineSeconds": 5, "containers": []}}
     slim("Pod", pod)  # a Pod has no controller spec: only its pod-spec bulk goes
     assert pod == {"spec": {"containers": []}}
@@ -260,7 +264,9 @@ def _all_reads() -> list[str]:
 def test_undeclared_fields_go_and_a_rule_declaring_them_keeps_them(
         monkeypatch: pytest.MonkeyPatch) -> None:
     pod = load(CAPABLE).resources[0].body["spec"]["template"]["spec"]
-    assert pod == {"containers": [{"name": "vpn", "image": "example/vpn:1"}]}  # nobody reads
+    # Nobody reads securityContext; env stays for the traffic graph (addresses of peers).
+    assert pod == {"containers": [{"name": "vpn", "image": "example/vpn:1",
+                                   "env": [{"name": "PEER", "value": "payments.shop"}]}]}
     monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, ENV_AND_CAPABILITIES))
     pod = load(CAPABLE).resources[0].body["spec"]["template"]["spec"]
     assert pod == {"securityContext": {"runAsNonRoot": True}, "containers": [{

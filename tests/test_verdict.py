@@ -168,3 +168,160 @@ def test_objects_counted_per_namespace() -> None:
     inventory: Inventory = inventory_from(INVENTORY)
     result = {v.name: v.objects for v in decide(inventory, [])}
     assert result == {"bank": 1, "shop": 2}
+
+
+# --- namespaces that get no mode advice (issue 14, point 10) -----------------------------
+
+SYSTEM = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: coredns:1}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: mesh-control}
+spec:
+  template:
+    metadata: {labels: {app: istiod}}
+    spec: {containers: [{name: discovery, image: pilot:1}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: empty}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: kube-public}
+"""
+
+
+def test_system_control_plane_and_empty_namespaces_are_not_applicable() -> None:
+    result = verdicts([finding(NEEDS, namespace="kube-system"), finding(BLOCKS, "empty")],
+                      INVENTORY + "---\n" + SYSTEM)
+    assert {n: v.recommendation for n, v in result.items()} == {
+        "bank": "ambient", "empty": "not-applicable", "kube-public": "not-applicable",
+        "kube-system": "not-applicable", "mesh-control": "not-applicable", "shop": "ambient"}
+    assert result["kube-system"].summary == ("Kubernetes system namespace: never enrolled in "
+                                             "the mesh")
+    assert result["mesh-control"].summary == "control-plane namespace: never enrolled in the mesh"
+    assert result["empty"].summary == (
+        "no workload, Service or ServiceEntry in the input: nothing to move")
+    # Their findings are still listed, but they make no mode, waypoint or benefit.
+    assert [r.rule_id for r in result["kube-system"].reasons] == [NEEDS]
+    assert [r.rule_id for r in result["empty"].reasons] == [BLOCKS]
+    assert all(not v.waypoints and not v.benefits for n, v in result.items()
+               if v.recommendation == "not-applicable")
+    # The L4-only check (AMA203) and mixed-modes (AMA410) skip them too.
+    assert all(r.rule_id not in ("AMA203", "AMA410") for n, v in result.items()
+               if v.recommendation == "not-applicable" for r in v.reasons)
+
+
+def test_root_namespace_is_control_plane_even_without_istiod() -> None:
+    inventory = inventory_from(INVENTORY + "---\napiVersion: v1\nkind: Service\n"
+                               "metadata: {name: istiod, namespace: istio-system}\n"
+                               "spec: {selector: {app: istiod}, ports: [{port: 15012}]}\n")
+    assert inventory.not_applicable == {
+        "istio-system": "control-plane namespace: never enrolled in the mesh"}
+    assert inventory.advised_namespaces == ["bank", "shop"]
+
+
+def test_namespace_with_only_a_service_or_workload_gets_advice() -> None:
+    inventory = inventory_from("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\n"
+                               "spec: {containers: [{name: c, image: c:1}]}\n---\n"
+                               "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                               "metadata: {name: vs, namespace: b}\nspec: {hosts: [x]}\n")
+    assert inventory.advised_namespaces == ["a"]
+    assert inventory.not_applicable == {
+        "b": "no workload, Service or ServiceEntry in the input: nothing to move"}
+
+
+def test_nameless_istio_operator_makes_no_default_namespace() -> None:
+    operator = ("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\n"
+                "spec: {profile: ambient}\n")
+    inventory = inventory_from(operator)
+    assert inventory.namespaces == []
+    assert decide(inventory, []) == []
+    # A real object in default still makes it appear.
+    assert inventory_from(operator + "---\napiVersion: v1\nkind: Service\n"
+                          "metadata: {name: web}\nspec: {selector: {app: web}}\n"
+                          ).namespaces == ["default"]
+
+
+# --- the cost benefit is the plan's estimator (issue 14, point 11) ---------------------
+
+def deployment(name: str, replicas: int, namespace: str = "shop") -> str:
+    return (f"---\napiVersion: apps/v1\nkind: Deployment\n"
+            f"metadata: {{name: {name}, namespace: {namespace}}}\nspec:\n"
+            f"  replicas: {replicas}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n"
+            f"    spec: {{containers: [{{name: {name}, image: {name}:1}}]}}\n")
+
+
+def cost_line(result: dict[str, NamespaceVerdict], namespace: str) -> str:
+    return next(b.text for b in result[namespace].benefits if b.row == "M-COST")
+
+
+def test_one_pod_and_a_waypoint_costs_more_in_ambient() -> None:
+    result = verdicts([finding(NEEDS, services=("web",))], INVENTORY + deployment("web", 1))
+    line = cost_line(result, "shop")
+    assert line == ("ambient costs more here: proxy requests 100m CPU, 128Mi → 700m CPU, "
+                    "1664Mi (ztunnel on 3 node(s) and 1 waypoint(s), against a sidecar in "
+                    "each of 1 pod(s))")
+    assert "high → low" not in line
+
+
+def test_many_pods_cost_less_in_ambient() -> None:
+    result = verdicts([], INVENTORY + deployment("web", 10) + deployment("cart", 5))
+    assert cost_line(result, "shop") == (
+        "proxy requests 1500m CPU, 1920Mi → 600m CPU, 1536Mi: ztunnel on 3 node(s) instead "
+        "of a sidecar in each of 15 pod(s)")
+
+
+def test_mixed_cost_names_what_goes_down_and_up() -> None:
+    result = verdicts([], INVENTORY + deployment("web", 7))
+    assert cost_line(result, "shop").endswith(
+        ": less CPU, more memory (ztunnel on 3 node(s), against a sidecar in each of 7 pod(s))")
+
+
+def test_sidecar_verdict_has_no_cost_line() -> None:
+    result = verdicts([finding(BLOCKS)], INVENTORY + deployment("web", 1))
+    assert [b.row for b in result["shop"].benefits] == ["M-SECMODEL"]
+
+
+def test_findings_of_a_namespace_without_advice_never_fail_the_gate() -> None:
+    from asm_mode_advisor.config import FailOn
+    from asm_mode_advisor.gate import failing
+    from support import analysis_from
+
+    def on_15020(namespace: str) -> str:
+        return (f"---\napiVersion: apps/v1\nkind: DaemonSet\n"
+                f"metadata: {{name: agent, namespace: {namespace}}}\nspec:\n  template:\n"
+                "    metadata: {labels: {app: agent}}\n"
+                "    spec: {containers: [{name: agent, image: a:1, "
+                "ports: [{containerPort: 15020}]}]}\n")
+
+    system = analysis_from(on_15020("kube-system")).report
+    assert [r.rule_id for r in system.namespaces[0].reasons] == ["AMA420"]
+    assert system.namespaces[0].gated is False
+    assert failing(system, FailOn.ERROR) == []
+    app = analysis_from(on_15020("shop")).report
+    assert [r.rule_id for r in failing(app, FailOn.ERROR)] == ["AMA420"]
+    # A system namespace labelled ambient runs ambient today: its findings count.
+    labelled = analysis_from(on_15020("kube-system") + "---\napiVersion: v1\nkind: Namespace\n"
+                             "metadata:\n  name: kube-system\n"
+                             "  labels: {istio.io/dataplane-mode: ambient}\n").report
+    assert [r.rule_id for r in failing(labelled, FailOn.ERROR)] == ["AMA420"]
+
+
+def test_assumed_ambient_skips_namespaces_without_advice() -> None:
+    from support import analysis_from
+
+    text = ("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+            "metadata: {name: deny-get, namespace: kube-system}\nspec:\n  action: DENY\n"
+            "  rules: [{to: [{operation: {methods: [GET]}}]}]\n")
+    found = {f.rule.id for f in analysis_from(text, assume_mode="ambient").findings
+             if f.namespace == "kube-system"}
+    assert not any(rule.startswith("AMA5") for rule in found)

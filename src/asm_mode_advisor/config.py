@@ -228,6 +228,10 @@ class Settings:
     config: Config = field(default_factory=Config)
     #: ``Kind.group`` of kinds the source could not read (403 in a scan).
     unread: frozenset[str] = frozenset()
+    #: Nodes of a scanned cluster (None: ``costs.DEFAULT_NODES``), for the cost estimate.
+    nodes: int | None = None
+    #: Build the traffic graph from the manifests (``--no-traffic`` turns it off).
+    traffic_graph: bool = True
 
 
 @dataclass(frozen=True)

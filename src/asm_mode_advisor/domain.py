@@ -12,6 +12,16 @@ from enum import StrEnum
 from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
 
 ROOT_NAMESPACE = "istio-system"
+#: Kubernetes' own namespaces: never enrolled in the mesh, so never given mode advice.
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+#: Control-plane namespaces besides the root namespace (ASM installs some components here).
+CONTROL_PLANE_NAMESPACES = frozenset({"istio-system", "asm-system"})
+#: The control plane's Deployment (``istiod`` or ``istiod-<revision>``); its namespace is
+#: the control-plane namespace whatever its name.
+ISTIOD_NAME = "istiod"
+#: Install-time kinds that name no namespace of their own in a file: they never make the
+#: default namespace appear (an IstioOperator configures the whole mesh).
+MESH_CONFIG_KINDS = frozenset({"IstioOperator"})
 WAYPOINT_CLASS = "istio-waypoint"
 CLUSTER_DOMAIN_SUFFIX = ".svc.cluster.local"
 #: The port ztunnel and waypoints accept mesh traffic on (NetworkPolicies must allow it).
@@ -61,3 +71,26 @@ def has_sidecar(pod: Resource) -> bool:
     containers = dicts(spec.get("containers")) + dicts(spec.get("initContainers"))
     return SIDECAR_STATUS in pod.annotations or any(
         as_str(c.get("name")) == PROXY_CONTAINER for c in containers)
+
+
+#: Pod labels that mark Istio gateways (the helm chart's ``istio: <name>``, Gateway API
+#: deployments, and gateways istiod deploys itself).
+GATEWAY_POD_LABELS = ("istio", "gateway.networking.k8s.io/gateway-name",
+                      "gateway.istio.io/managed")
+#: The pod-template annotation of gateways injected from the ``gateway`` template.
+GATEWAY_TEMPLATE = ("inject.istio.io/templates", "gateway")
+#: ``istio`` label values that are control-plane pods, not gateways.
+CONTROL_PLANE_VALUES = frozenset({"pilot", "istiod"})
+
+
+def is_gateway_pod(labels: dict[str, str], annotations: dict[str, str] | None = None) -> bool:
+    """True when pod labels (or the injection template) mark an Istio gateway."""
+    if any(key in labels for key in GATEWAY_POD_LABELS[1:]):
+        return True
+    if labels.get("istio", "") not in ("", *CONTROL_PLANE_VALUES):
+        return True
+    app = labels.get("app", "")
+    if app.startswith("istio-") and app.endswith("gateway"):
+        return True  # the classic charts' istio-ingressgateway / istio-egressgateway
+    key, value = GATEWAY_TEMPLATE
+    return (annotations or {}).get(key) == value

@@ -15,12 +15,17 @@ from typing import Any
 
 from asm_mode_advisor.domain import (
     CLUSTER_DOMAIN_SUFFIX,
+    CONTROL_PLANE_NAMESPACES,
     DATAPLANE_LABEL,
     INJECTION_LABEL,
+    ISTIOD_NAME,
+    MESH_CONFIG_KINDS,
     REVISION_LABEL,
     ROOT_NAMESPACE,
+    SYSTEM_NAMESPACES,
     WAYPOINT_CLASS,
     controller_of,
+    is_gateway_pod,
 )
 from asm_mode_advisor.kinds import (
     GATEWAY_API,
@@ -148,10 +153,61 @@ class Inventory:
 
     @cached_property
     def namespaces(self) -> list[str]:
-        """Every namespace that holds an object or is declared by a Namespace object."""
-        names = {ns for ns in self._spans if ns is not None}
+        """Every namespace that holds an object or is declared by a Namespace object.
+
+        Install-time documents (an IstioOperator) given the default namespace only because
+        their file names none do not make that namespace appear on their own.
+        """
+        names = {ns for ns in self._spans if ns is not None and not (
+            ns == self.default_namespace and all(
+                r.kind in MESH_CONFIG_KINDS for r in self.in_namespace(ns)))}
         names.update(r.name for r in self.of_kind("Namespace"))
         return sorted(names)
+
+    @cached_property
+    def not_applicable(self) -> dict[str, str]:
+        """Namespaces that get no mode advice, each with the one-line reason why.
+
+        Kubernetes' system namespaces and the control plane's are never enrolled; a
+        namespace with no workload and no Service has nothing to move. ``analyze``,
+        ``scan`` and ``plan`` all read this one answer, so they never disagree.
+        """
+        found = {}
+        for namespace in self.namespaces:
+            reason = self._not_applicable_reason(namespace)
+            if reason is not None:
+                found[namespace] = reason
+        return found
+
+    @cached_property
+    def advised_namespaces(self) -> list[str]:
+        """The namespaces that get mode advice (every one not in ``not_applicable``)."""
+        return [ns for ns in self.namespaces if ns not in self.not_applicable]
+
+    @cached_property
+    def control_plane_namespaces(self) -> frozenset[str]:
+        """The root namespace, the usual control-plane ones and any that runs istiod."""
+        found = {self.root_namespace, *CONTROL_PLANE_NAMESPACES}
+        found.update(w.resource.namespace for w in self.all_workloads()
+                     if w.resource.kind == "Deployment" and w.resource.namespace is not None
+                     and is_istiod(w))
+        return frozenset(found)
+
+    def _not_applicable_reason(self, namespace: str) -> str | None:
+        if namespace in SYSTEM_NAMESPACES:
+            return "Kubernetes system namespace: never enrolled in the mesh"
+        if namespace in self.control_plane_namespaces:
+            return "control-plane namespace: never enrolled in the mesh"
+        workloads = self.workloads(namespace)
+        if workloads and all(is_gateway_pod(w.pod_labels, w.pod_annotations)
+                             for w in workloads):
+            return ("gateway namespace: Istio gateways run their own Envoy in either mode and "
+                    "are never enrolled")
+        # A ServiceEntry is something to move too: its egress waypoint lives here.
+        if not self.workloads(namespace) and not self.services(namespace) and not (
+                self.of_kind("ServiceEntry", namespace)):
+            return "no workload, Service or ServiceEntry in the input: nothing to move"
+        return None
 
     @cached_property
     def namespace_objects(self) -> dict[str, Resource]:
@@ -335,6 +391,13 @@ class Inventory:
     def istio_gateways(self, namespace: str | None = None) -> list[Resource]:
         """Istio ``networking.istio.io`` Gateways."""
         return self.of_kind("Gateway", namespace, group=ISTIO_NETWORKING)
+
+
+def is_istiod(workload: Workload) -> bool:
+    """The control plane: ``istiod`` or ``istiod-<revision>``, or pods labelled app=istiod."""
+    name = workload.resource.name
+    return (name == ISTIOD_NAME or name.startswith(f"{ISTIOD_NAME}-")
+            or workload.pod_labels.get("app") == ISTIOD_NAME)
 
 
 def _sort_key(resource: Resource) -> tuple[str, str, str, str, int]:

@@ -106,6 +106,8 @@ KNOWN_KINDS: tuple[KindInfo, ...] = (
     KindInfo("GRPCRoute", "gateway.networking.k8s.io", ("v1", "v1alpha2"), "grpcroutes"),
     KindInfo("TCPRoute", "gateway.networking.k8s.io", ("v1alpha2",), "tcproutes"),
     KindInfo("TLSRoute", "gateway.networking.k8s.io", ("v1alpha2", "v1alpha3"), "tlsroutes"),
+    # Read for its meshConfig (outbound traffic policy); ASM clusters usually have none.
+    KindInfo("IstioOperator", "install.istio.io", ("v1alpha1",), "istiooperators"),
 )
 
 #: Kinds that are cluster-scoped (they keep no namespace). Includes common kinds we do not

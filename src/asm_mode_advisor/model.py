@@ -15,6 +15,8 @@ class Mode(StrEnum):
     AMBIENT_WAYPOINT = "ambient-waypoint"
     NONE = "none"
     CONFLICT = "conflict"
+    #: No mode advice: a system or control-plane namespace, or one with nothing to move.
+    NOT_APPLICABLE = "not-applicable"
 
 
 class Effect(StrEnum):

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass
 
 from asm_mode_advisor import __version__
+from asm_mode_advisor.enforcement import Enforcement
 from asm_mode_advisor.jsonstream import Lazy, dumps_fast, iter_json
 from asm_mode_advisor.model import Resource
 
@@ -78,6 +79,8 @@ class Reason:
     suppressed: bool | None = None
     suppressed_by: SuppressionSource | None = None
     baseline: bool | None = None
+    #: Which proxy applies the object today and after the move (every AuthorizationPolicy).
+    enforcement: Enforcement | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -131,6 +134,33 @@ class Benefit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
+class TrafficPeer:
+    """One namespace (and workload, when known) on the other end of a namespace's calls."""
+
+    namespace: str
+    workload: str | None = None
+    #: The Service called: in ``callers`` one of this namespace's, in ``callees`` theirs.
+    service: str | None = None
+    protocol: Literal["http", "grpc", "tcp"]
+    requests_per_second: float | None = None
+    connections_per_second: float | None = None
+    source: Literal["metrics", "manifests"]
+    #: The peer namespace's recommendation ("unknown" when it is not in the input).
+    mode: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
+class NamespaceTraffic:
+    """Who calls this namespace and whom it calls, from the traffic graph."""
+
+    evidence: Literal["metrics", "manifests", "none"]
+    callers: tuple[TrafficPeer, ...] = ()
+    callees: tuple[TrafficPeer, ...] = ()
+    http_requests_per_second: float | None = None
+    tcp_connections_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
 class NamespaceVerdict:
     """Everything the advisor says about one namespace."""
 
@@ -150,6 +180,17 @@ class NamespaceVerdict:
     input_error_files: tuple[str, ...] | None = None
     baseline_recommendation: str | None = None
     recommendation_changed: bool | None = None
+    traffic: NamespaceTraffic | None = None
+
+    @property
+    def gated(self) -> bool:
+        """False for a namespace that gets no mode advice and does not run ambient today.
+
+        It is never moved, so its findings (about a move) never fail the gate; one that is
+        labelled ambient is checked as it runs.
+        """
+        return self.recommendation != "not-applicable" or self.current_mode in (
+            "ambient", "conflict")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, config=_CONFIG)
@@ -190,6 +231,17 @@ class BaselineCounts(_Model):
     recommendation_changed: list[str] = Field(default_factory=list)
 
 
+class TrafficSummary(_Model):
+    """Where the run's calls came from: the manifests, and Prometheus when asked."""
+
+    evidence: Literal["metrics", "manifests", "none"]
+    calls: int = 0
+    window: str | None = None
+    prometheus: str | None = None
+    #: Why Prometheus could not be used, when it was asked for.
+    problem: str | None = None
+
+
 class Summary(_Model):
     """Counts over the whole report."""
 
@@ -206,6 +258,7 @@ class Summary(_Model):
     excluded: int | None = None
     suppressed: SuppressionCounts | None = None
     baseline: BaselineCounts | None = None
+    traffic: TrafficSummary | None = None
 
 
 class Report(_Model):
@@ -261,10 +314,13 @@ def counted(report: Report) -> Iterator[Reason]:
     """Reasons that count toward the gate, once each (mesh-wide ones repeat per namespace).
 
     Suppressed and baselined reasons stay in the report (they explain the verdict) but do
-    not count. Here, beside the report, so that renderers and the gate read the same list.
+    not count, nor do those of a namespace that is not gated (``NamespaceVerdict.gated``).
+    Here, beside the report, so that renderers and the gate read the same list.
     """
     seen: set[str] = set()
     for verdict in report.namespaces:
+        if not verdict.gated:
+            continue  # a mesh-wide reason still counts through the namespaces it concerns
         for reason in verdict.reasons:
             if not reason.counts or reason.fingerprint in seen:
                 continue

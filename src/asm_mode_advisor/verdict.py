@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from fractions import Fraction
 from functools import cache
 from typing import Literal
 
+from asm_mode_advisor.costs import CostBasis, basis, namespace_cost, ztunnel_shares
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.locate import FieldLines, line_of
 from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
@@ -19,10 +21,16 @@ from asm_mode_advisor.report import (
     SuppressionSource,
     Waypoint,
 )
-from asm_mode_advisor.rules import Finding, namespace_modes
+from asm_mode_advisor.rules import (
+    DEFAULT_WAYPOINT_NAME,
+    Finding,
+    namespace_modes,
+    waypoint_targets,
+)
 from asm_mode_advisor.rules import recommend as recommend  # re-exported: the verdict's rule
 
-DEFAULT_WAYPOINT_NAME = "waypoint"
+#: Modes whose namespaces move off sidecars (and share ztunnel).
+MOVING = frozenset({Mode.AMBIENT, Mode.AMBIENT_WAYPOINT})
 #: What suppresses a finding (None: it counts); called once for each reason built.
 Suppressed = Callable[[Finding], SuppressionSource | None]
 
@@ -47,7 +55,7 @@ def to_reason(finding: Finding, refs: dict[int, ObjectRef] | None = None,
         matrix_rows=finding.rows, message=finding.message, objects=tuple(objects),
         services=finding.services, workloads=finding.workloads, field_path=finding.path,
         field_line=line_of(finding, lines or {}), suppressed=True if by else None,
-        suppressed_by=by)
+        suppressed_by=by, enforcement=finding.enforcement)
 
 
 def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
@@ -59,13 +67,10 @@ def _reason_key(finding: Finding) -> tuple[int, str, str, str, str]:
 def plan_waypoints(namespace: str, inventory: Inventory,
                    findings: list[Finding]) -> tuple[Waypoint, ...]:
     """One namespace waypoint serving every service (and workload) that needs L7."""
-    l7 = [f for f in findings if f.effect is Effect.NEEDS_WAYPOINT]
-    if not l7:
+    if not any(f.effect is Effect.NEEDS_WAYPOINT for f in findings):
         return ()
-    services = {s for f in l7 for s in f.services}
-    workloads = {w for f in l7 if not f.services for w in f.workloads}
-    if any(not f.services and not f.workloads for f in l7):
-        services.update(s.name for s in inventory.services(namespace))
+    services, workloads = waypoint_targets(findings,
+                                           (s.name for s in inventory.services(namespace)))
     existing = inventory.waypoints(namespace)
     name = existing[0].name if existing else DEFAULT_WAYPOINT_NAME
     traffic: Literal["service", "workload", "all"] = (
@@ -84,8 +89,9 @@ def benefits(mode: Mode) -> tuple[Benefit, ...]:
     low, high = LATENCY_MS[mode.value]
     side_low, side_high = LATENCY_MS["sidecar"]
     items = [
-        Benefit(row="M-COST", text="proxy cost high → low: one ztunnel per node instead of "
-                                   "an Envoy in every pod"),
+        # Replaced per namespace by the estimator's figures (``namespace_benefits``).
+        Benefit(row="M-COST", text="proxy requests: one ztunnel per node instead of an Envoy "
+                                   "in every pod"),
         Benefit(row="M-LATENCY", text=f"latency per hop {side_low:.2f}–{side_high:.2f} ms → "
                                       f"{low:.2f}–{high:.2f} ms"),
         Benefit(row="M-L7PARSING", text=f"L7 parses per request {L7_PARSES['sidecar']} → "
@@ -99,6 +105,23 @@ def benefits(mode: Mode) -> tuple[Benefit, ...]:
         items.append(Benefit(row="M-UTILIZATION", text="one shared waypoint scales on its own "
                                                        "instead of a proxy per pod"))
     return tuple(items)
+
+
+def namespace_benefits(mode: Mode, inventory: Inventory, namespace: str, waypoints: int,
+                       cost: CostBasis | None = None,
+                       share: Fraction = Fraction(1)) -> tuple[Benefit, ...]:
+    """The mode's benefits, its cost line stating this namespace's estimate (M-COST).
+
+    The line is ``costs.NamespaceCost.line``, the one ``plan`` prints for the namespace, so
+    the two never disagree on whether ambient costs less. No advice, no benefits.
+    """
+    if mode is Mode.NOT_APPLICABLE:
+        return ()
+    general = benefits(mode)
+    if mode is Mode.SIDECAR:
+        return general
+    line = namespace_cost(inventory, namespace, waypoints, cost or basis(), share).line()
+    return tuple(Benefit(row=b.row, text=line) if b.row == "M-COST" else b for b in general)
 
 
 def _summary(mode: Mode, reasons: list[Reason]) -> str:
@@ -120,8 +143,11 @@ def _summary(mode: Mode, reasons: list[Reason]) -> str:
 
 
 def decide(inventory: Inventory, findings: list[Finding], lines: FieldLines | None = None,
-           suppressed: Suppressed | None = None) -> list[NamespaceVerdict]:
+           suppressed: Suppressed | None = None,
+           cost: CostBasis | None = None) -> list[NamespaceVerdict]:
     """A verdict for every namespace in the inventory, sorted by name (``lines``: field lines).
+
+    ``cost``: the figures of the cost estimate (default requests on ``DEFAULT_NODES``).
 
     Every finding decides, suppressed or not: ``suppressed`` only marks the reasons. The
     verdict makes no findings of its own: the rules' checks made them all.
@@ -138,17 +164,27 @@ def decide(inventory: Inventory, findings: list[Finding], lines: FieldLines | No
         by_namespace[finding.namespace].append(finding)
     mesh_wide = by_namespace.get(None, [])
     modes = namespace_modes(inventory.namespaces, findings)
+    for namespace in inventory.not_applicable:
+        modes[namespace] = Mode.NOT_APPLICABLE
+    shares = ztunnel_shares(inventory, [n for n, m in modes.items() if m in MOVING],
+                            cost or basis())
     verdicts = []
     shared = {id(finding): reason(finding) for finding in mesh_wide}
     for namespace in inventory.namespaces:
         own = by_namespace.get(namespace, []) + mesh_wide
-        mode = modes[namespace]
         own.sort(key=_reason_key)
         reasons = [shared.get(id(f)) or reason(f) for f in own]
+        exempt = inventory.not_applicable.get(namespace)
+        # Findings in a system or empty namespace are listed but make no mode.
+        mode = modes[namespace]
+        waypoints = plan_waypoints(namespace, inventory, own) if (
+            mode is Mode.AMBIENT_WAYPOINT) else ()
         verdicts.append(NamespaceVerdict(
             name=namespace, current_mode=inventory.current_mode(namespace).value,
-            recommendation=mode.value, summary=_summary(mode, reasons), reasons=reasons,
-            waypoints=plan_waypoints(namespace, inventory, own) if (
-                mode is Mode.AMBIENT_WAYPOINT) else (),
-            benefits=benefits(mode), objects=inventory.counts.get(namespace, 0)))
+            recommendation=mode.value,
+            summary=exempt if exempt is not None else _summary(mode, reasons),
+            reasons=reasons, waypoints=waypoints,
+            benefits=namespace_benefits(mode, inventory, namespace, len(waypoints), cost,
+                                        shares.get(namespace, Fraction(1))),
+            objects=inventory.counts.get(namespace, 0)))
     return verdicts

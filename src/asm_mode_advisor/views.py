@@ -20,17 +20,40 @@ MESH_GATEWAY = "mesh"
 SELECTING_KINDS = ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication",
                    "Telemetry", "WasmPlugin", "EnvoyFilter", "Sidecar")
 
+#: What the traffic graph (``traffic/manifests.py``) reads: addresses in env values and
+#: arguments, service accounts, Service ports, route destinations and policy peers.
+GRAPH_READS: tuple[str, ...] = (
+    *pod_reads("spec.containers[].env[].name", "spec.containers[].env[].value",
+               "spec.containers[].args", "spec.containers[].command",
+               "spec.initContainers[].env[].name", "spec.initContainers[].env[].value",
+               "spec.initContainers[].args", "spec.initContainers[].command",
+               "spec.serviceAccountName"),
+    "Service:spec.ports",
+    "VirtualService:spec.gateways", "VirtualService:spec.http", "VirtualService:spec.tcp",
+    "VirtualService:spec.tls",
+    "HTTPRoute:spec.parentRefs", "HTTPRoute:spec.rules",
+    "GRPCRoute:spec.parentRefs", "GRPCRoute:spec.rules",
+    "AuthorizationPolicy:spec.rules", "AuthorizationPolicy:spec.action",
+    "NetworkPolicy:spec.ingress",
+)
+
 #: Fields read below the rules, as ``Kind:path`` (see ``Rule.reads`` for the syntax): the
 #: inventory's (controller owners, pod-template labels and annotations, Service selectors,
 #: waypoint classes, policy selectors and targetRefs), ``domain.has_sidecar``'s container
 #: names and ``live``'s istiod image. Slimming keeps these and every rule's reads.
+#: It includes :data:`GRAPH_READS`.
 CORE_READS: tuple[str, ...] = (
+    *GRAPH_READS,
     *(f"{kind}:metadata.ownerReferences" for kind in sorted(WORKLOAD_KINDS)),
     *pod_reads("metadata.labels", "metadata.annotations", kinds=CONTROLLER_KINDS),
     *pod_reads("spec.containers[].name", "spec.initContainers[].name"),
     *pod_reads("spec.containers[].image", kinds=("Deployment",)),
     "Service:spec.selector",
     "Gateway:spec.gatewayClassName",
+    # Pods per workload, for the cost estimate (``costs.replicas``).
+    *(f"{kind}:spec.replicas" for kind in ("Deployment", "ReplicaSet", "ReplicationController",
+                                           "StatefulSet")),
+    "Job:spec.parallelism", "CronJob:spec.jobTemplate.spec.parallelism",
     *(f"{kind}:spec.{field}" for kind in SELECTING_KINDS
       for field in ("selector", "workloadSelector", "targetRef", "targetRefs")),
 )
@@ -183,9 +206,26 @@ class Telemetry(Selecting):
 
     @property
     def l7_sections(self) -> list[str]:
-        """Which of ``tracing`` and ``accessLogging`` it configures."""
+        """Which of ``tracing`` and ``accessLogging`` it turns on (or tunes).
+
+        A section whose every entry only switches data off (``disabled: true``,
+        ``disableSpanReporting: true``, ``randomSamplingPercentage: 0``) asks for no L7 proxy.
+        """
         return [key for key in ("tracing", "accessLogging")
-                if dicts(self.spec.get(key)) or as_dict(self.spec.get(key))]
+                if any(not _switches_off(entry) for entry in self._entries(key))]
+
+    def _entries(self, key: str) -> list[dict[str, Any]]:
+        single = as_dict(self.spec.get(key))
+        return [single] if single else dicts(self.spec.get(key))
+
+
+def _switches_off(entry: dict[str, Any]) -> bool:
+    """True for a Telemetry tracing or access-log entry that only turns its data off."""
+    if entry.get("disabled") is True or entry.get("disableSpanReporting") is True:
+        return True
+    sampling = entry.get("randomSamplingPercentage")
+    return isinstance(sampling, int | float) and not isinstance(sampling, bool) and (
+        sampling == 0)
 
 
 @dataclass(frozen=True, slots=True)

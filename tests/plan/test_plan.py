@@ -113,7 +113,11 @@ def test_shop_rewrites_and_flags(shop: tuple[Analysis, Plan]) -> None:
     assert deleted == {"web-read", "web-jwt", "default"}
     manual = {m.object: m.reason for m in plan.namespaces[0].manual}
     assert "fault injection" in manual["VirtualService/shop/cart"]
-    assert "waypoint's identity" in manual["AuthorizationPolicy/shop/cart-callers"]
+    # cart-callers (L4, on caller principals) also allows the waypoint: no manual item left
+    assert "AuthorizationPolicy/shop/cart-callers" not in manual
+    [callers] = files["shop/03-l4-policies.yaml"].objects
+    assert callers["spec"]["rules"][0]["from"][-1] == {
+        "source": {"principals": ["cluster.local/ns/shop/sa/waypoint"]}}
     stays = plan.stays_on_sidecar[0]
     assert stays.name == "legacy" and stays.why[0].startswith("AMA301")
     assert "WasmPlugin" in stays.unblock[0]
@@ -304,3 +308,385 @@ def test_cli_needs_paths_or_cluster() -> None:
     result = runner.invoke(app, ["plan"])
     assert result.exit_code == 2
     assert "PATHS or --from-cluster" in result.output
+
+
+# --- analyze and plan agree: no-advice namespaces and the cost line (issue 14, 10-11) ------
+
+AGREE = """
+apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+spec: {profile: ambient}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: coredns, namespace: kube-system}
+spec:
+  template:
+    metadata: {labels: {k8s-app: kube-dns}}
+    spec: {containers: [{name: coredns, image: coredns:1}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  template:
+    metadata: {labels: {app: istiod}}
+    spec: {containers: [{name: discovery, image: pilot:1}]}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: staging}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: tiny}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: tiny}
+spec: {selector: {app: web}, ports: [{name: http, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: tiny}
+spec:
+  hosts: [web]
+  http:
+  - match: [{headers: {x-canary: {exact: "1"}}}]
+    route: [{destination: {host: web}}]
+    timeout: 2s
+  - route: [{destination: {host: web}}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: big}
+spec:
+  replicas: 12
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: api, image: api:1}]}
+"""
+
+
+def agree_analysis() -> Analysis:
+    loaded = LoadResult(slim=True)
+    load_text(AGREE, "agree.yaml", "default", loaded)
+    assert loaded.errors == []
+    return analyze(loaded.resources, loaded.errors, Settings(), files=1)
+
+
+def test_analyze_and_plan_agree_on_namespaces_without_advice() -> None:
+    analysis = agree_analysis()
+    verdicts = {v.name: v for v in analysis.report.namespaces}
+    assert "default" not in verdicts  # the nameless IstioOperator makes no namespace
+    exempt = {n: v.summary for n, v in verdicts.items() if v.recommendation == "not-applicable"}
+    assert exempt == analysis.inventory.not_applicable  # the one answer scan shares too
+    assert set(exempt) == {"istio-system", "kube-system", "staging"}
+    plan = build_plan(analysis, PlanSettings())
+    assert {s.name: s.reason for s in plan.skipped} == exempt
+    assert {n.name for n in plan.namespaces} == {"tiny", "big"}
+
+
+def test_analyze_and_plan_print_the_same_cost_line() -> None:
+    analysis = agree_analysis()
+    plan = build_plan(analysis, PlanSettings())
+    cost = {v.name: next(b.text for b in v.benefits if b.row == "M-COST")
+            for v in analysis.report.namespaces if v.benefits and v.recommendation != "sidecar"}
+    assert {n.name: n.estimate.comparison for n in plan.namespaces} == cost
+    assert cost["tiny"].startswith("ambient costs more here: proxy requests 100m CPU, 128Mi → ")
+    # 12 of the 13 moving pods are big's: it carries 92% of ztunnel's 600m/1536Mi.
+    assert cost["big"].startswith("proxy requests 1200m CPU, 1536Mi → 554m CPU, 1418Mi: "
+                                  "its 92% share, by pods, of ztunnel")
+    # One namespace alone: the plan's totals go the same way as its line.
+    alone = build_plan(analysis, PlanSettings(namespaces=("tiny",)))
+    assert alone.totals.change.cpu_millicores > 0 and alone.totals.change.memory_mib > 0
+    markdown = render_markdown(plan)
+    assert f"- against sidecars: {cost['tiny']}" in markdown
+
+
+@pytest.mark.parametrize("name", EXAMPLE_NAMES)
+def test_examples_cost_line_agrees_with_the_plan(name: str) -> None:
+    analysis = analysis_of(EXAMPLES / name)
+    plan = build_plan(analysis, PlanSettings())
+    cost = {v.name: b.text for v in analysis.report.namespaces for b in v.benefits
+            if b.row == "M-COST"}
+    for namespace in plan.namespaces:
+        assert namespace.estimate.comparison == cost[namespace.name]
+        if len(plan.namespaces) == 1:  # the totals are that one namespace's
+            higher = plan.totals.change.cpu_millicores > 0
+            assert cost[namespace.name].startswith("ambient costs more here") is higher
+
+
+SCENARIOS = ROOT / "tests" / "fixtures" / "scenarios"
+
+
+def scenario_plan(name: str) -> tuple[Analysis, Plan]:
+    analysis = analysis_of(SCENARIOS / name / "manifests")
+    return analysis, build_plan(analysis, PlanSettings())
+
+
+def files_of(plan: Plan, namespace: str) -> dict[str, list[dict[str, Any]]]:
+    found = next(n for n in plan.namespaces if n.name == namespace)
+    return {m.path: m.objects for m in found.files}
+
+
+def test_plan_moves_consumer_side_routes_to_the_services_namespace() -> None:
+    analysis, plan = scenario_plan("p3-consumer-side-routes")
+    files = files_of(plan, "bookinfo")
+    moved = files["bookinfo/03-moved-routes.yaml"]
+    assert [(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in moved] == [
+        ("DestinationRule", "bookinfo", "reviews-pool"),
+        ("VirtualService", "bookinfo", "reviews-timeout")]
+    assert moved[1]["spec"]["http"][0]["timeout"] == "0.5s"
+    assert moved[1]["spec"]["hosts"] == ["reviews.bookinfo.svc.cluster.local"]
+    originals = files["bookinfo/cleanup/03-moved-originals.yaml"]
+    assert [(o["kind"], o["metadata"]["namespace"]) for o in originals] == [
+        ("DestinationRule", "frontend"), ("VirtualService", "frontend")]
+    assert "bookinfo/rollback/03-moved-originals.yaml" in files
+    step = next(n for n in plan.namespaces if n.name == "bookinfo").steps[2]
+    assert any("VirtualService/frontend/reviews-timeout → VirtualService/bookinfo/"
+               "reviews-timeout" in line for line in step.actions)
+    assert not any("moved" in path for path in files_of(plan, "frontend"))
+    # after the plan, the routes sit with their Service: no move chore is left
+    after = analyze(migrated(analysis, plan), [], Settings(), files=1)
+    assert not [f for f in after.findings if f.rule.id == "AMA416"]
+    assert {f.namespace for f in after.findings if f.rule.id in ("AMA101", "AMA104")} == {
+        "bookinfo"}
+
+
+def test_plan_lists_a_route_for_two_namespaces_for_a_person() -> None:
+    text = """
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: one}
+spec: {selector: {app: a}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a, namespace: one}
+spec: {template: {metadata: {labels: {app: a}}, spec: {containers: [{name: a, image: a}]}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: two}
+spec: {selector: {app: b}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: b, namespace: two}
+spec: {template: {metadata: {labels: {app: b}}, spec: {containers: [{name: b, image: b}]}}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: both, namespace: client}
+spec:
+  hosts: [a.one.svc.cluster.local, b.two.svc.cluster.local]
+  http: [{timeout: 1s, route: [{destination: {host: a.one.svc.cluster.local}}]}]
+"""
+    loaded = LoadResult()
+    load_text(text, "both.yaml", "default", loaded)
+    plan = build_plan(analyze(loaded.resources, loaded.errors, Settings(), files=1),
+                      PlanSettings())
+    one = next(n for n in plan.namespaces if n.name == "one")
+    assert not any("moved" in m.path for m in one.files)
+    assert any(m.object == "VirtualService/client/both" and "split it" in m.reason
+               for m in one.manual)
+
+
+def test_plan_proposes_the_egress_waypoint() -> None:
+    _, plan = scenario_plan("p4-egress")
+    shop = next(n for n in plan.namespaces if n.name == "shop")
+    assert shop.recommendation == "ambient-waypoint"
+    files = files_of(plan, "shop")
+    waypoint = files["shop/02-waypoints.yaml"][0]
+    assert waypoint["spec"]["gatewayClassName"] == "istio-waypoint"
+    assert waypoint["metadata"]["labels"] == {"istio.io/waypoint-for": "service"}
+    bound = files["shop/03-egress-bindings.yaml"]
+    assert [(o["kind"], o["metadata"]["name"], o["metadata"]["labels"]) for o in bound] == [
+        ("ServiceEntry", "edition-cnn-com", {"istio.io/use-waypoint": "waypoint"}),
+        ("ServiceEntry", "httpbin-ext", {"istio.io/use-waypoint": "waypoint"})]
+    assert bound[1]["spec"]["hosts"] == ["httpbin.org"]
+    assert "kubectl -n shop label serviceentry httpbin-ext istio.io/use-waypoint-" in (
+        shop.steps[2].rollback)
+    catalog = next(n for n in plan.namespaces if n.name == "catalog")
+    assert not any("egress" in m.path for m in catalog.files)
+
+
+def test_p11_costs_agree_with_the_plan() -> None:
+    analysis = analysis_of(ROOT / "tests" / "fixtures" / "scenarios" / "p11-costs" / "manifests")
+    cost = {v.name: b.text for v in analysis.report.namespaces for b in v.benefits
+            if b.row == "M-COST"}
+    assert cost["hello"].startswith("ambient costs more here: proxy requests 100m CPU, 128Mi")
+    # Ztunnel's 600m/1536Mi on 3 nodes is shared by pods: hello 1 of 16, boutique 15 of 16.
+    assert cost["boutique"].startswith("proxy requests 1500m CPU, 1920Mi → 563m CPU, 1440Mi: "
+                                       "its 94% share, by pods, of ztunnel")
+    assert "its 6% share, by pods, of ztunnel on 3 node(s) and 1 waypoint(s)" in cost["hello"]
+    for name, higher in (("hello", True), ("boutique", False)):
+        plan = build_plan(analysis, PlanSettings(namespaces=(name,)))
+        assert plan.namespaces[0].estimate.comparison == cost[name]
+        change = plan.totals.change
+        assert (change.cpu_millicores > 0 and change.memory_mib > 0) is higher
+        assert (change.cpu_millicores < 0 and change.memory_mib < 0) is not higher
+
+
+# --- issue 14, points 8, 9 and 13: waypoint identity, ingress, the plan's own words ---------
+
+WAYPOINT_PRINCIPAL = "cluster.local/ns/bookinfo/sa/waypoint"
+
+
+def namespace_plan(plan: Plan, name: str) -> Any:
+    return next(n for n in plan.namespaces if n.name == name)
+
+
+def test_plan_adds_the_waypoint_principal_to_l4_caller_policies() -> None:
+    analysis, plan = scenario_plan("p8-waypoint-identity")
+    files = files_of(plan, "bookinfo")
+    [callers] = files["bookinfo/03-l4-policies.yaml"]
+    assert callers["metadata"]["name"] == "reviews-callers"
+    assert [rule["from"][-1] for rule in callers["spec"]["rules"]] == [
+        {"source": {"principals": [WAYPOINT_PRINCIPAL]}}] * 2
+    [original] = files["bookinfo/rollback/03-l4-policies.yaml"]
+    assert all(len(rule["from"]) == 1 for rule in original["spec"]["rules"])
+    step3 = namespace_plan(plan, "bookinfo").steps[2]
+    assert "bookinfo/03-l4-policies.yaml" in step3.apply
+    assert any(WAYPOINT_PRINCIPAL in line and "reviews-callers" in line for line in step3.actions)
+    # the same kind of policy where no waypoint comes: left as it is
+    assert not any("03-l4-policies" in path for path in files_of(plan, "ratings"))
+    check_round_trip(analysis, plan)
+    after = analyze(migrated(analysis, plan), [], Settings())
+    assert [f.message for f in after.findings if f.rule.id == "AMA425"] == []
+
+
+def test_plan_offers_a_waypoint_only_policy_when_l7_security_moves() -> None:
+    analysis = analysis_of(SCENARIOS / "p8-waypoint-identity" / "manifests")
+    plan = build_plan(analysis, PlanSettings(allow_direct=("cluster.local/ns/curl/sa/curl",)))
+    files = files_of(plan, "bookinfo")
+    [offered] = files["bookinfo/05-offered-waypoint-only.yaml"]
+    assert offered["metadata"] == {"name": "reviews-waypoint-only", "namespace": "bookinfo"}
+    assert offered["spec"] == {
+        "selector": {"matchLabels": {"app": "reviews"}}, "action": "DENY",
+        "rules": [{"from": [{"source": {"notPrincipals": [
+            WAYPOINT_PRINCIPAL, "cluster.local/ns/curl/sa/curl"]}}]}]}
+    verify = namespace_plan(plan, "bookinfo").steps[4]
+    assert verify.apply == []  # offered: applied only by choice, with its own command
+    assert verify.commands[0].startswith(
+        "kubectl apply -f bookinfo/05-offered-waypoint-only.yaml  # offered")
+    assert any("cluster.local/ns/curl/sa/curl" in line for line in verify.actions)
+    assert "kubectl delete -f bookinfo/05-offered-waypoint-only.yaml" in verify.rollback
+    # no L7 security moved (ratings stays ambient without a waypoint): nothing offered
+    assert not any("offered" in path for path in files_of(plan, "ratings"))
+
+
+def test_cli_allow_direct_reaches_the_offered_policy(tmp_path: Path) -> None:
+    manifests = str(SCENARIOS / "p8-waypoint-identity" / "manifests")
+    result = CliRunner().invoke(app, ["plan", manifests, "--out", str(tmp_path / "plan"),
+                                      "--allow-direct", "cluster.local/ns/curl/sa/curl"])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "plan" / "bookinfo" / "05-offered-waypoint-only.yaml").read_text()
+    assert "cluster.local/ns/curl/sa/curl" in text and "&id" not in text
+
+
+def test_plan_labels_ingress_backends_that_get_l7_policy() -> None:
+    analysis, plan = scenario_plan("p9-ingress-use-waypoint")
+    label = "istio.io/ingress-use-waypoint"
+    for namespace, wanted in (("bookinfo", True), ("bookinfo-ambient", True),
+                              ("bookinfo-l4", False)):
+        enrol = files_of(plan, namespace)[f"{namespace}/04-enrolment.yaml"]
+        services = [o for o in enrol if o["kind"] == "Service"]
+        assert bool(services) is wanted, namespace
+        if wanted:
+            assert services[0]["metadata"]["labels"][label] == "true"
+    step4 = namespace_plan(plan, "bookinfo").steps[3]
+    assert any(line.startswith("Service productpage: istio.io/ingress-use-waypoint=true")
+               for line in step4.actions)
+    assert not any("ingress" in m.reason for n in plan.namespaces for m in n.manual)
+    check_round_trip(analysis, plan)
+
+
+def test_plan_step_reasons_are_specific_to_each_object() -> None:
+    _, plan = scenario_plan("p13-plan-steps")
+    web = namespace_plan(plan, "web")
+    text = "\n".join(line for step in web.steps for line in step.actions)
+    assert "deny all traffic" not in text
+    deletions = {line.split(":")[0]: line for line in web.steps[3].actions
+                 if line.startswith("right after the restart")}
+    telemetry = deletions["right after the restart, delete Telemetry/web/nginx-access-log"]
+    assert "ignores selector" in telemetry and "HTTP attributes" not in telemetry
+    policy = deletions["right after the restart, delete AuthorizationPolicy/web/nginx-viewer"]
+    assert "HTTP attributes are dropped" in policy and "calls they allow today" in policy
+    moves = {line.split(" → ")[0]: line for line in web.steps[2].actions if " → " in line}
+    assert "L7 telemetry" in moves["Telemetry/web/nginx-access-log"]
+    assert "HTTP attributes need the waypoint" in moves["AuthorizationPolicy/web/nginx-viewer"]
+    shop = build_plan(analysis_of(FIXTURES / "shop.yaml"), PlanSettings())
+    jwt = next(line for line in shop.namespaces[0].steps[3].actions
+               if "RequestAuthentication/shop/web-jwt:" in line)
+    assert "JWT validation needs the waypoint" in jwt
+    sidecar = next(line for line in shop.namespaces[0].steps[3].actions
+                   if "Sidecar/shop/default:" in line)
+    assert "injected proxies only" in sidecar
+
+
+def test_no_double_rollout_for_a_reapplied_statefulset() -> None:
+    _, plan = scenario_plan("p13-plan-steps")
+    web = namespace_plan(plan, "web").steps[3]
+    [restart] = [c for c in web.commands if "rollout restart" in c]
+    assert restart == "kubectl -n web rollout restart deployment/curl"
+    enrol = files_of(plan, "web")["web/04-enrolment.yaml"]
+    assert any(o["kind"] == "StatefulSet" for o in enrol)
+    # the injection label goes before the template is applied: no new pod gets a sidecar
+    assert web.apply == [] and web.commands[:2] == [
+        "kubectl label namespace web istio-injection- istio.io/rev-",
+        "kubectl apply -f web/04-enrolment.yaml"]
+    assert [c for c in web.rollback if "rollout restart" in c] == [restart]
+    # not re-applied (no sidecar-only annotation): restarted once
+    web_l4 = namespace_plan(plan, "web-l4").steps[3]
+    assert "kubectl -n web-l4 rollout restart deployment/curl statefulset/web" in (
+        web_l4.commands)
+
+
+def test_plan_moves_a_consumer_gateway_api_route_with_its_backends() -> None:
+    text = """
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: bookinfo}
+spec: {selector: {app: reviews}, ports: [{port: 9080}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reviews, namespace: bookinfo}
+spec: {template: {metadata: {labels: {app: reviews}}, spec: {containers: [{name: r, image: r}]}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews-timeout, namespace: frontend}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews, namespace: bookinfo, port: 9080}]
+  rules:
+  - timeouts: {request: 1s}
+    backendRefs: [{name: reviews, namespace: bookinfo, port: 9080}]
+"""
+    loaded = LoadResult()
+    load_text(text, "route.yaml", "default", loaded)
+    plan = build_plan(analyze(loaded.resources, loaded.errors, Settings(), files=1),
+                      PlanSettings())
+    moved = files_of(plan, "bookinfo")["bookinfo/03-moved-routes.yaml"]
+    assert moved == [{
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "reviews-timeout", "namespace": "bookinfo"},
+        "spec": {"parentRefs": [{"group": "", "kind": "Service", "name": "reviews",
+                                 "port": 9080}],
+                 "rules": [{"timeouts": {"request": "1s"},
+                            "backendRefs": [{"name": "reviews", "port": 9080}]}]}}]
+
+
+def test_plan_asks_for_a_registry_only_replacement() -> None:
+    _, plan = scenario_plan("p4-egress")
+    catalog = next(n for n in plan.namespaces if n.name == "catalog")
+    assert any(m.object == "Sidecar/catalog/default" and "REGISTRY_ONLY" in m.reason
+               and m.rows == ["U-REGISTRY-ONLY"] for m in catalog.manual)
+    shop = next(n for n in plan.namespaces if n.name == "shop")
+    assert not any("REGISTRY_ONLY" in m.reason for m in shop.manual)

@@ -133,7 +133,7 @@ def test_l7_routing_without_waypoint_is_an_error_on_the_fault_key() -> None:
     assert reasons[0].severity == "error"
     assert reasons[0].field_path == ("spec", "http", 0, "fault")
     assert "Service reviews has none in use" in reasons[0].message
-    assert "L-ROUTING" in reasons[0].matrix_rows
+    assert "U-ZTUNNEL-NO-L7-TRAFFIC" in reasons[0].matrix_rows
 
 
 def test_l7_routing_with_namespace_waypoint_passes() -> None:
@@ -193,9 +193,31 @@ def test_conformance_does_not_change_recommendations() -> None:
 def test_selector_bound_l7_authorization_is_an_error() -> None:
     analysis = run(AMBIENT_NS, SERVICE, DEPLOYMENT, AUTHZ_SELECTOR)
     messages = fired(analysis, "AMA502")
-    assert len(messages) == 1 and "deny-all" in messages[0]
+    assert len(messages) == 1
+    assert "1 ALLOW rule with HTTP attributes dropped, none left: deny all" in messages[0]
     assert severities(analysis, "AMA502") == {"error"}
     assert fired(analysis, "AMA501") == []
+
+
+def test_ztunnel_authz_message_keeps_the_l4_rule_that_still_allows() -> None:
+    mixed = AUTHZ_SELECTOR.replace(
+        "  rules: [{to: [{operation: {methods: [GET]}}]}]",
+        "  rules:\n  - to: [{operation: {methods: [GET]}}]\n"
+        "  - from: [{source: {namespaces: [web]}}]")
+    messages = fired(run(AMBIENT_NS, SERVICE, DEPLOYMENT, mixed), "AMA502")
+    assert len(messages) == 1 and "deny-all" not in messages[0]
+    assert "1 ALLOW rule with HTTP attributes dropped; 1 L4 rule still allows" in messages[0]
+
+
+def test_ztunnel_authz_message_for_an_http_only_deny() -> None:
+    deny = AUTHZ_SELECTOR.replace("spec:\n", "spec:\n  action: DENY\n")
+    analysis = run(AMBIENT_NS, SERVICE, DEPLOYMENT, deny)
+    messages = fired(analysis, "AMA502")
+    assert len(messages) == 1 and "never matches: denies nothing" in messages[0]
+    reason = next(r for v in analysis.report.namespaces for r in v.reasons
+                  if r.rule_id == "AMA502")
+    assert reason.enforcement is not None
+    assert reason.enforcement.change.value == "notEnforced"
 
 
 def test_deny_policy_message_says_it_denies_nothing() -> None:

@@ -23,6 +23,11 @@ def namespace(labels: str) -> str:
     return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {labels}\n"
 
 
+#: Something to move: a namespace with no workload or Service gets no mode advice.
+SHOP_SERVICE = ("---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+                "spec: {selector: {app: web}, ports: [{port: 80}]}\n")
+
+
 @pytest.mark.parametrize(("labels", "current", "conflict"), [
     ("{istio-injection: enabled}", "sidecar", False),
     ("{istio.io/rev: asm-1-25}", "sidecar", False),
@@ -33,7 +38,7 @@ def namespace(labels: str) -> str:
     ("{team: a}", "none", False),
 ])
 def test_namespace_mode_labels(labels: str, current: str, conflict: bool) -> None:
-    analysis = run(namespace(labels))
+    analysis = run(namespace(labels) + SHOP_SERVICE)
     verdict = analysis.report.namespaces[0]
     assert verdict.current_mode == current
     found = fired(analysis, "AMA507")  # the conformance rule owns the both-labels conflict
@@ -88,7 +93,7 @@ def test_host_network_pods_are_noted() -> None:
 def test_sidecar_resource_is_a_chore() -> None:
     analysis = run("apiVersion: networking.istio.io/v1\nkind: Sidecar\n"
                    "metadata: {name: default, namespace: shop}\n"
-                   "spec: {egress: [{hosts: ['./*']}]}\n")
+                   "spec: {egress: [{hosts: ['./*']}]}\n" + SHOP_SERVICE)
     found = fired(analysis, "AMA405")
     assert len(found) == 1 and found[0].rows == ("M-SCALE", "M-LIFECYCLE")
     assert analysis.report.namespaces[0].recommendation == "ambient"
@@ -132,6 +137,8 @@ def test_one_finding_per_policy_even_when_both_directions_block() -> None:
 def test_mixed_modes_note_when_another_namespace_stays_on_sidecars() -> None:
     analysis = run("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
                    "metadata: {name: plain, namespace: legacy}\nspec: {mtls: {mode: DISABLE}}\n"
+                   "---\napiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: legacy}\n"
+                   "spec: {ports: [{port: 5432}]}\n"
                    "---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
                    "spec: {ports: [{port: 80}]}\n")
     by_name = {v.name: v for v in analysis.report.namespaces}

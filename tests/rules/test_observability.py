@@ -85,3 +85,37 @@ def test_root_namespace_telemetry_is_a_mesh_default_not_a_waypoint_need() -> Non
     assert "for the whole mesh" in notes[0].message
     assert recommendation(analysis) == "ambient"
 
+
+
+# --- Telemetry that only switches data off is no L7 need (issue 14, point 2) -------------
+
+@pytest.mark.parametrize("spec", [
+    "  accessLogging: [{disabled: true}]\n",
+    "  accessLogging: [{providers: [{name: envoy}], disabled: true}]\n",
+    "  tracing: [{randomSamplingPercentage: 0}]\n",
+    "  tracing: [{randomSamplingPercentage: 0.0}]\n",
+    "  tracing: [{disableSpanReporting: true}]\n",
+    "  metrics: [{overrides: [{disabled: true}]}]\n",
+    "  accessLogging: [{disabled: true}]\n  tracing: [{disableSpanReporting: true}]\n",
+], ids=["logs-off", "logs-provider-off", "sampling-0", "sampling-0.0", "spans-off",
+        "metrics-off", "both-off"])
+def test_telemetry_that_only_switches_off_needs_nothing(spec: str) -> None:
+    for namespace in ("shop", "istio-system"):
+        analysis = telemetry(spec, namespace=namespace)
+        assert [f.rule.id for f in analysis.findings
+                if f.rule.id in ("AMA120", "AMA411")] == [], namespace
+    assert recommendation(telemetry(spec)) == "ambient"
+
+
+@pytest.mark.parametrize(("spec", "label"), [
+    ("  accessLogging: [{disabled: true}]\n  tracing: [{randomSamplingPercentage: 10}]\n",
+     "tracing"),
+    ("  accessLogging: [{disabled: false, providers: [{name: envoy}]}]\n"
+     "  tracing: [{disableSpanReporting: true}]\n", "access logging"),
+    ("  tracing: [{randomSamplingPercentage: 0}, {providers: [{name: otel}]}]\n", "tracing"),
+], ids=["logs-off-tracing-on", "logs-on-spans-off", "one-entry-on"])
+def test_an_enabling_section_still_counts(spec: str, label: str) -> None:
+    analysis = telemetry(spec)
+    found = [f for f in analysis.findings if f.rule.id == "AMA120"]
+    assert len(found) == 1 and found[0].message.endswith(f"configures {label}")
+    assert recommendation(analysis) == "ambient-waypoint"

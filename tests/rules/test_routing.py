@@ -72,7 +72,7 @@ def test_mesh_http_route_features_need_a_waypoint(http: str, feature: str) -> No
     assert feature in found[0].message
     assert found[0].services == ("reviews",)
     assert found[0].path == ("spec", "http", 0)
-    assert found[0].rows == ("L-ROUTING", "M-TRAFFIC")
+    assert found[0].rows == ("U-ZTUNNEL-NO-L7-TRAFFIC", "M-TRAFFIC")
     assert verdict(vs(http)).recommendation == "ambient-waypoint"
 
 
@@ -132,11 +132,91 @@ def test_hosts_resolve_to_the_service(host: str) -> None:
     assert found[0].services == ("reviews",)
 
 
-@pytest.mark.parametrize("host", ["*.example.com", "api.example.com",
-                                  "reviews.other.svc.cluster.local"])
-def test_hosts_outside_the_namespace_name_no_service(host: str) -> None:
-    found = fired(vs("  - timeout: 1s\n" + ROUTE, hosts=f'["{host}"]'), "AMA101")
-    assert found[0].services == ()
+def test_wildcard_host_needs_a_waypoint_for_its_own_namespace() -> None:
+    found = fired(vs("  - timeout: 1s\n" + ROUTE, hosts='["*.example.com"]'), "AMA101")
+    assert found[0].namespace == "shop" and found[0].services == ()
+
+
+def test_external_host_is_left_to_the_egress_rules() -> None:
+    text = vs("  - timeout: 1s\n" + ROUTE, hosts='["api.example.com"]')
+    assert fired(text, "AMA101") == [] and fired(text, "AMA416") == []
+
+
+OTHER = WORKLOAD.replace("namespace: shop", "namespace: other")
+
+
+def test_host_in_another_namespace_is_that_namespaces_need() -> None:
+    text = OTHER + "---\n" + vs("  - timeout: 1s\n" + ROUTE,
+                                hosts='["reviews.other.svc.cluster.local"]')
+    found = fired(text, "AMA101")
+    assert [(f.namespace, f.services) for f in found] == [("other", ("reviews",))]
+    chore = fired(text, "AMA416")
+    assert len(chore) == 1 and chore[0].namespace == "shop"
+    assert chore[0].effect.value == "migration-chore" and chore[0].severity.value == "warning"
+    assert "move it to namespace other" in chore[0].message
+    assert "reviews.other.svc.cluster.local" in chore[0].message
+    assert chore[0].enforcement is not None
+    assert (chore[0].enforcement.today, chore[0].enforcement.after_move,
+            chore[0].enforcement.change) == ("client-sidecar", "nobody", "notEnforced")
+    assert verdict(text).recommendation == "ambient"
+    assert verdict(text, "other").recommendation == "ambient-waypoint"
+    assert verdict(text, "other").waypoints[0].services == ("reviews",)
+
+
+def test_same_namespace_route_is_no_move_chore() -> None:
+    text = vs("  - timeout: 1s\n" + ROUTE, hosts='["reviews.shop.svc.cluster.local"]')
+    assert [f.namespace for f in fired(text, "AMA101")] == ["shop"]
+    assert fired(text, "AMA416") == []
+
+
+def test_trivial_consumer_route_is_deleted_not_moved() -> None:
+    text = vs(ROUTE.replace("    route", "  - route").replace(
+        "reviews", "reviews.other.svc.cluster.local"),
+        hosts='["reviews.other.svc.cluster.local"]')
+    assert len(fired(text, "AMA408")) == 1
+    assert fired(text, "AMA416") == [] and fired(text, "AMA101") == []
+
+
+def test_consumer_gateway_api_route_is_the_services_namespace_need() -> None:
+    text = ("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+            "metadata: {name: r, namespace: shop}\nspec:\n"
+            "  parentRefs: [{group: '', kind: Service, name: cart, namespace: other}]\n"
+            "  rules: [{timeouts: {request: 2s}, backendRefs: [{name: cart, port: 80}]}]\n")
+    found = fired(text, "AMA103")
+    assert [(f.namespace, f.services) for f in found] == [("other", ("cart",))]
+    assert [f.namespace for f in fired(text, "AMA416")] == ["shop"]
+    assert verdict(text).recommendation == "ambient"
+
+
+@pytest.mark.parametrize("route", [
+    "  - route: [{destination: {host: reviews, port: {number: 9080}}}]\n",
+    "  - route: [{destination: {host: reviews.shop.svc.cluster.local}, weight: 100}]\n",
+])
+def test_trivial_tcp_route_is_redundant(route: str) -> None:
+    text = ("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+            "metadata: {name: reviews, namespace: shop}\nspec:\n  hosts: [reviews]\n"
+            f"  tcp:\n{route}")
+    assert fired(text, "AMA102") == []
+    chore = fired(text, "AMA408")
+    assert len(chore) == 1 and chore[0].path == ("spec", "tcp", 0)
+    assert verdict(text).recommendation == "ambient"
+
+
+@pytest.mark.parametrize("route", [
+    "  - match: [{port: 9080}]\n    route: [{destination: {host: reviews}}]\n",
+    "  - route: [{destination: {host: reviews, subset: v1}}]\n",
+    "  - route: [{destination: {host: ratings}}]\n",
+    "  - route:\n    - {destination: {host: reviews}, weight: 80}\n"
+    "    - {destination: {host: ratings}, weight: 20}\n",
+    "  - route: [{destination: {host: reviews}}]\n"
+    "  - route: [{destination: {host: reviews}}]\n",
+], ids=["match", "subset", "other-host", "weights", "two-routes"])
+def test_non_trivial_tcp_route_needs_a_waypoint(route: str) -> None:
+    text = ("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+            "metadata: {name: reviews, namespace: shop}\nspec:\n  hosts: [reviews]\n"
+            f"  tcp:\n{route}")
+    assert len(fired(text, "AMA102")) == 1
+    assert fired(text, "AMA408") == []
 
 
 @pytest.mark.parametrize("kind", ["HTTPRoute", "GRPCRoute", "TCPRoute", "TLSRoute"])
@@ -192,7 +272,66 @@ def test_destination_rule_without_in_mesh_policy_needs_nothing(text: str) -> Non
     assert fired(text, "AMA104") == []
 
 
-def test_destination_rule_for_another_namespace_names_no_local_service() -> None:
-    found = fired(dr("  trafficPolicy: {outlierDetection: {interval: 5s}}\n",
-                     host="cart.other.svc.cluster.local"), "AMA104")
-    assert len(found) == 1 and found[0].services == ()
+def test_destination_rule_for_another_namespace_is_that_namespaces_need() -> None:
+    text = dr("  trafficPolicy: {outlierDetection: {interval: 5s}}\n",
+              host="cart.other.svc.cluster.local")
+    found = fired(text, "AMA104")
+    assert [(f.namespace, f.services) for f in found] == [("other", ("cart",))]
+    chore = fired(text, "AMA416")
+    assert len(chore) == 1 and chore[0].namespace == "shop"
+    assert "sets traffic policy for cart.other.svc.cluster.local" in chore[0].message
+    assert verdict(text).recommendation == "ambient"
+
+
+def test_destination_rule_in_the_root_namespace_is_no_move_chore() -> None:
+    text = dr("  trafficPolicy: {outlierDetection: {interval: 5s}}\n",
+              host="cart.other.svc.cluster.local").replace("namespace: shop",
+                                                           "namespace: istio-system")
+    assert [f.namespace for f in fired(text, "AMA104")] == ["other"]
+    assert fired(text, "AMA416") == []
+
+
+def test_subsets_in_another_namespace_are_a_move_chore_only() -> None:
+    text = dr("  subsets: [{name: v1, labels: {version: v1}}]\n",
+              host="cart.other.svc.cluster.local")
+    assert fired(text, "AMA104") == []
+    assert "defines subsets of" in fired(text, "AMA416")[0].message
+
+
+@pytest.mark.parametrize("locality", [
+    "{enabled: true}", "{}",
+])
+def test_locality_only_destination_rule_is_a_traffic_distribution_chore(locality: str) -> None:
+    text = dr(f"  trafficPolicy: {{loadBalancer: {{localityLbSetting: {locality}}}}}\n")
+    assert fired(text, "AMA104") == []
+    chore = fired(text, "AMA417")
+    assert len(chore) == 1 and chore[0].services == ("reviews",)
+    assert "networking.istio.io/traffic-distribution" in chore[0].message
+    assert verdict(text).recommendation == "ambient"
+
+
+@pytest.mark.parametrize("policy", [
+    "{loadBalancer: {localityLbSetting: {distribute: [{from: a/*, to: {'a/*': 80, 'b/*': 20}}]}}}",
+    "{loadBalancer: {localityLbSetting: {failover: [{from: a, to: b}]}}}",
+    "{loadBalancer: {simple: RANDOM, localityLbSetting: {enabled: true}}}",
+    "{loadBalancer: {localityLbSetting: {enabled: true}}, outlierDetection: {interval: 1s}}",
+    "{loadBalancer: {localityLbSetting: {enabled: false}}}",
+], ids=["distribute", "failover", "simple", "outlier", "disabled"])
+def test_locality_with_more_than_closeness_needs_a_waypoint(policy: str) -> None:
+    text = dr(f"  trafficPolicy: {policy}\n")
+    assert fired(text, "AMA417") == []
+    assert len(fired(text, "AMA104")) == 1
+
+
+def test_routes_carry_who_enforces_them() -> None:
+    own = fired(vs("  - timeout: 1s\n" + ROUTE), "AMA101")[0].enforcement
+    assert own is not None
+    assert (own.today, own.after_move, own.change) == ("client-sidecar", "waypoint", "same")
+    text = OTHER + "---\n" + vs("  - timeout: 1s\n" + ROUTE,
+                                hosts='["reviews.other.svc.cluster.local"]')
+    away = fired(text, "AMA101")[0].enforcement
+    assert away is not None and (away.after_move, away.change) == ("nobody", "notEnforced")
+    ingress = fired(vs("  - timeout: 5s\n" + ROUTE, hosts='["shop.example.com"]',
+                       extra="  gateways: [istio-system/public]\n"), "AMA409")[0].enforcement
+    assert ingress is not None
+    assert (ingress.today, ingress.after_move, ingress.change) == ("gateway", "gateway", "same")

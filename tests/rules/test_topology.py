@@ -32,7 +32,8 @@ def fired(analysis: Analysis, rule_id: str) -> list[Finding]:
 
 
 def modes(analysis: Analysis) -> set[str]:
-    return {v.recommendation for v in analysis.report.namespaces}
+    """Recommendations of the advised namespaces (istio-system gets none)."""
+    return {v.recommendation for v in analysis.report.namespaces} - {"not-applicable"}
 
 
 MESH_WIDE = {
@@ -71,7 +72,7 @@ def test_control_plane_signals_keep_every_namespace_on_sidecars(text: str) -> No
     found = fired(analysis, "AMA302")
     assert len(found) == 1
     assert found[0].namespace is None
-    assert found[0].rows == ("N-MULTICLUSTER",)
+    assert found[0].rows == ("N-MULTICLUSTER", "U-AMBIENT-EAST-WEST")
     assert modes(analysis) == {"sidecar"}
     assert all(any(r.rule_id == "AMA302" for r in v.reasons) for v in analysis.report.namespaces)
 
@@ -83,6 +84,59 @@ def test_namespace_network_signals_keep_that_namespace_on_sidecars(text: str) ->
     assert len(found) == 1 and found[0].namespace == "bank"
     assert {v.name: v.recommendation for v in analysis.report.namespaces} == {
         "bank": "sidecar", "shop": "ambient"}
+
+
+AMBIENT_EAST_WEST = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: istio-eastwestgateway
+  namespace: istio-system
+  labels: {topology.istio.io/network: network1}
+spec:
+  gatewayClassName: istio-east-west
+  listeners:
+  - name: mesh
+    port: 15008
+    protocol: HBONE
+"""
+
+
+def test_ambient_east_west_gateway_keeps_every_namespace_on_sidecars() -> None:
+    analysis = run(AMBIENT_EAST_WEST)
+    found = fired(analysis, "AMA302")
+    assert len(found) == 1 and found[0].namespace is None
+    assert found[0].rows == ("N-MULTICLUSTER", "U-AMBIENT-EAST-WEST")
+    assert "class istio-east-west" in found[0].message and "network1" in found[0].message
+    assert modes(analysis) == {"sidecar"}
+
+
+def test_east_west_class_without_label_is_still_a_signal() -> None:
+    analysis = run(AMBIENT_EAST_WEST.replace("  labels: {topology.istio.io/network: network1}\n",
+                                             ""))
+    found = fired(analysis, "AMA302")
+    assert len(found) == 1 and found[0].namespace is None
+    assert found[0].path == ("spec", "gatewayClassName")
+
+
+def test_network_labelled_gateway_in_app_namespace_concerns_that_namespace() -> None:
+    analysis = run("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n"
+                   "  name: edge\n  namespace: bank\n  labels: {topology.istio.io/network: n2}\n"
+                   "spec:\n  gatewayClassName: istio\n"
+                   "  listeners: [{name: tls, port: 15443, protocol: TLS}]\n")
+    found = fired(analysis, "AMA302")
+    assert len(found) == 1 and found[0].namespace == "bank"
+    assert {v.name: v.recommendation for v in analysis.report.namespaces} == {
+        "bank": "sidecar", "shop": "ambient"}
+
+
+def test_ingress_gateway_api_gateway_is_not_multi_cluster() -> None:
+    analysis = run("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+                   "metadata: {name: bookinfo-gateway, namespace: istio-system}\nspec:\n"
+                   "  gatewayClassName: istio\n"
+                   "  listeners: [{name: http, port: 80, protocol: HTTP}]\n")
+    assert fired(analysis, "AMA302") == []
+    assert modes(analysis) == {"ambient"}
 
 
 def test_network_label_on_ordinary_pods_is_not_a_gateway() -> None:
@@ -134,15 +188,55 @@ def test_mesh_version_below_1_25_blocks_ambient(version: str, blocked: bool) -> 
     assert analysis.report.mesh_version == version
 
 
-@pytest.mark.parametrize("port", [15001, 15006, 15008, 15053, 15080])
-def test_app_port_reserved_by_ztunnel_blocks_ambient(port: int) -> None:
-    analysis = run("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: p, namespace: shop}\n"
-                   "spec:\n  template:\n    metadata: {labels: {app: p}}\n    spec:\n"
-                   "      containers:\n      - name: app\n        image: p:1\n"
-                   f"        ports: [{{containerPort: {port}}}]\n")
+def deployment_on(port: int, container: str = "app") -> str:
+    return ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: p, namespace: shop}\n"
+            "spec:\n  template:\n    metadata: {labels: {app: p}}\n    spec:\n"
+            f"      containers:\n      - name: {container}\n        image: p:1\n"
+            f"        ports: [{{containerPort: {port}}}]\n")
+
+
+def test_app_port_only_ztunnel_binds_blocks_ambient() -> None:
+    analysis = run(deployment_on(15080))
     found = fired(analysis, "AMA306")
-    assert len(found) == 1 and str(port) in found[0].message
+    assert len(found) == 1 and "15080 (container app)" in found[0].message
+    assert found[0].rows == ("U-ZTUNNEL-POD-PORTS",)
+    assert fired(analysis, "AMA420") == []
     assert {v.name: v.recommendation for v in analysis.report.namespaces}["shop"] == "sidecar"
+
+
+@pytest.mark.parametrize("port", [15001, 15006, 15008, 15053])
+def test_port_both_modes_bind_is_an_error_chore_not_a_blocker(port: int) -> None:
+    analysis = run(deployment_on(port, container="proxy"))
+    assert fired(analysis, "AMA306") == []
+    found = fired(analysis, "AMA420")
+    assert len(found) == 1 and found[0].severity.value == "error"
+    assert found[0].effect.value == "migration-chore"
+    assert f"container proxy listens on {port}" in found[0].message
+    assert "collides in both modes" in found[0].message
+    assert found[0].rows == ("U-SIDECAR-PORTS",)
+    assert {v.name: v.recommendation for v in analysis.report.namespaces}["shop"] == "ambient"
+
+
+@pytest.mark.parametrize("port", [15000, 15004, 15009, 15020, 15021, 15090])
+def test_port_only_the_sidecar_binds_is_an_error_chore(port: int) -> None:
+    analysis = run(deployment_on(port))
+    assert fired(analysis, "AMA306") == []
+    found = fired(analysis, "AMA420")
+    assert len(found) == 1 and "not with ztunnel" in found[0].message
+    assert {v.name: v.recommendation for v in analysis.report.namespaces}["shop"] == "ambient"
+
+
+def test_ordinary_app_port_collides_with_nothing() -> None:
+    analysis = run(deployment_on(8080))
+    assert fired(analysis, "AMA306") == fired(analysis, "AMA420") == []
+
+
+def test_service_target_port_both_modes_bind_is_a_chore() -> None:
+    analysis = run("apiVersion: v1\nkind: Service\nmetadata: {name: admin, namespace: shop}\n"
+                   "spec: {selector: {app: admin}, ports: [{port: 80, targetPort: 15006}]}\n")
+    assert fired(analysis, "AMA306") == []
+    found = fired(analysis, "AMA420")
+    assert len(found) == 1 and found[0].services == ("admin",)
 
 
 def test_service_target_port_reserved_by_ztunnel() -> None:
@@ -165,4 +259,4 @@ def test_istio_own_components_may_use_150xx_ports() -> None:
         "      containers: [{name: app, image: app:1, ports: [{containerPort: 8080}]},\n"
         "                   {name: istio-proxy, image: proxyv2, "
         "ports: [{containerPort: 15090}, {containerPort: 15001}]}]\n")
-    assert fired(analysis, "AMA306") == []
+    assert fired(analysis, "AMA306") == fired(analysis, "AMA420") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -12,6 +13,15 @@ from asm_mode_advisor.commands.common import (
     finish,
     gate_options,
     require_input,
+)
+from asm_mode_advisor.commands.metrics import (
+    MetricsWindowOption,
+    PrometheusOption,
+    PrometheusTokenOption,
+    RequireMetricsOption,
+    TrafficOption,
+    measure,
+    required_error,
 )
 from asm_mode_advisor.commands.options import (
     DEFAULT_MESH_VERSION,
@@ -33,6 +43,7 @@ from asm_mode_advisor.completeness import describe_inputs
 from asm_mode_advisor.domain import ROOT_NAMESPACE
 from asm_mode_advisor.gcpause import keep_alive_until_exit, paused
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.sources.prometheus import DEFAULT_WINDOW
 from asm_mode_advisor.sources.reading import DEFAULT_MAX_FILE_MIB, MIB
 
 
@@ -53,16 +64,25 @@ def analyze_command(
     allow_empty: AllowEmptyOption = False,
     quiet: QuietOption = False,
     max_file_size: MaxFileSizeOption = DEFAULT_MAX_FILE_MIB,
+    prometheus: PrometheusOption = None,
+    prometheus_token_file: PrometheusTokenOption = None,
+    metrics_window: MetricsWindowOption = DEFAULT_WINDOW,
+    require_metrics: RequireMetricsOption = False,
+    traffic: TrafficOption = True,
 ) -> None:
     """Analyze manifests and print a verdict per namespace."""
     run = gate_options(ctx, config, mesh_version=mesh_version, fail_on=fail_on,
                        assume_mode=assume_mode, baseline=baseline,
                        default_namespace=default_namespace, root_namespace=root_namespace)
     check_mesh_version(run.settings.mesh_version)
+    evidence, problem = measure(prometheus, prometheus_token_file, metrics_window,
+                                require_metrics)
     with paused():  # what is read and analysed is acyclic: collections would re-walk it all
         loaded = load_paths(paths, default_namespace=default_namespace, slim_bodies=True,
                             max_bytes=max_file_size * MIB)
-        result = analyze(loaded.resources, loaded.errors, run.settings, files=loaded.files)
+        result = analyze(loaded.resources, [*loaded.errors, *required_error(problem)],
+                         replace(run.settings, traffic_graph=traffic), files=loaded.files,
+                         traffic=evidence)
     keep_alive_until_exit()  # rendering no longer re-scans every parsed object
     report = require_input(result.report, describe_inputs(paths), run.settings.config,
                            allow_empty)

@@ -6,6 +6,7 @@ command runs, so other commands do not pay for them at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +16,15 @@ import typer
 from asm_mode_advisor.analysis import Analysis, Settings, analyze
 from asm_mode_advisor.commands.common import check_mesh_version, err
 from asm_mode_advisor.commands.common import out as write_out
+from asm_mode_advisor.commands.metrics import (
+    MetricsWindowOption,
+    PrometheusOption,
+    PrometheusTokenOption,
+    RequireMetricsOption,
+    TrafficOption,
+    measure,
+    required_error,
+)
 from asm_mode_advisor.commands.options import (
     AllowEmptyOption,
     DefaultNamespaceOption,
@@ -25,13 +35,16 @@ from asm_mode_advisor.config import Config
 from asm_mode_advisor.exit_codes import ExitCode
 from asm_mode_advisor.gcpause import paused
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION
+from asm_mode_advisor.model import InputError
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.sources.prometheus import DEFAULT_WINDOW
 from asm_mode_advisor.sources.reading import DEFAULT_MAX_FILE_MIB, MIB
 from asm_mode_advisor.text import escape_in_strings
 
 if TYPE_CHECKING:
     from asm_mode_advisor.plan.model import Plan
     from asm_mode_advisor.sources.cluster import ClusterOptions
+    from asm_mode_advisor.traffic.graph import TrafficEvidence
 
 class PlanFormat(StrEnum):
     """Formats of ``plan --output``."""
@@ -49,8 +62,10 @@ def render_plan(plan: Plan, output: PlanFormat) -> str:
     return render_markdown(plan)
 
 
-def from_cluster(options: ClusterOptions, namespaces: list[str],
-                 mesh_version: str | None) -> tuple[Analysis, int | None]:
+def from_cluster(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
+                 traffic: TrafficEvidence | None = None,
+                 extra_errors: Sequence[InputError] = (),
+                 traffic_graph: bool = True) -> tuple[Analysis, int | None]:
     """Read the live cluster (read-only) and run the shared pipeline on it.
 
     A plan from a partial read would be wrong, so any list the credentials cannot read is
@@ -59,7 +74,8 @@ def from_cluster(options: ClusterOptions, namespaces: list[str],
     from asm_mode_advisor.commands.scan import read_live
     from asm_mode_advisor.sources.cluster import ClusterError
 
-    live = read_live(options, namespaces, mesh_version, slim_bodies=False)
+    live = read_live(options, namespaces, mesh_version, slim_bodies=False, traffic=traffic,
+                     extra_errors=extra_errors, base=Settings(traffic_graph=traffic_graph))
     if live.analysis.report.errors:
         first = live.analysis.report.errors[0].message
         more = len(live.analysis.report.errors) - 1
@@ -93,6 +109,10 @@ def plan_command(
     waypoint_per_service: Annotated[bool, typer.Option(
         "--waypoint-per-service", help="One waypoint per Service that needs L7, bound on the "
                                        "Service, instead of one per namespace.")] = False,
+    allow_direct: Annotated[list[str] | None, typer.Option(
+        "--allow-direct", metavar="PRINCIPAL",
+        help="A caller (e.g. cluster.local/ns/web/sa/frontend) the offered waypoint-only "
+             "policy still lets reach the pods directly (repeatable).")] = None,
     sidecar_cpu: Annotated[str, typer.Option(
         "--sidecar-cpu", help="Sidecar CPU request when a pod sets no "
                               "sidecar.istio.io/proxyCPU.")] = "100m",
@@ -119,6 +139,11 @@ def plan_command(
         "--in-cluster", help="With --from-cluster: use the pod's service account.")] = False,
     allow_empty: AllowEmptyOption = False,
     max_file_size: MaxFileSizeOption = DEFAULT_MAX_FILE_MIB,
+    prometheus: PrometheusOption = None,
+    prometheus_token_file: PrometheusTokenOption = None,
+    metrics_window: MetricsWindowOption = DEFAULT_WINDOW,
+    require_metrics: RequireMetricsOption = False,
+    traffic: TrafficOption = True,
 ) -> None:
     """Write a ready-to-apply migration plan with cost and latency estimates."""
     if mesh_version is not None:
@@ -129,12 +154,15 @@ def plan_command(
         raise typer.Exit(ExitCode.INPUT)
     namespaces = namespace or []
     cluster_nodes = None
+    evidence, problem = measure(prometheus, prometheus_token_file, metrics_window,
+                                require_metrics)
     if cluster:
         from asm_mode_advisor.sources.cluster import ClusterError, ClusterOptions
 
         options = ClusterOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster)
         try:
-            analysis, cluster_nodes = from_cluster(options, namespaces, mesh_version)
+            analysis, cluster_nodes = from_cluster(options, namespaces, mesh_version, evidence,
+                                                   required_error(problem), traffic)
         except ClusterError as exc:
             err(f"error: {exc}")
             raise typer.Exit(ExitCode.INPUT) from None
@@ -142,14 +170,17 @@ def plan_command(
         with paused():  # what is read and analysed is acyclic (see gcpause.py)
             loaded = load_paths(paths or [], default_namespace=default_namespace,
                                 max_bytes=max_file_size * MIB)
-            analysis = analyze(loaded.resources, loaded.errors, Settings(
-                mesh_version=mesh_version or DEFAULT_MESH_VERSION,
-                default_namespace=default_namespace), files=loaded.files)
+            analysis = analyze(
+                loaded.resources, [*loaded.errors, *required_error(problem)], Settings(
+                    mesh_version=mesh_version or DEFAULT_MESH_VERSION,
+                    default_namespace=default_namespace, nodes=nodes, traffic_graph=traffic),
+                files=loaded.files, traffic=evidence)
     from asm_mode_advisor.plan import PlanSettings, build_plan
     from asm_mode_advisor.plan.write import PlanWriteError, write_plan
 
     settings = PlanSettings(namespaces=tuple(namespaces),
                             waypoint_per_service=waypoint_per_service,
+                            allow_direct=tuple(allow_direct or ()),
                             sidecar_cpu=sidecar_cpu, sidecar_memory=sidecar_memory, nodes=nodes)
     plan = build_plan(analysis, settings, cluster_nodes)
     for error in plan.errors:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -21,6 +21,15 @@ from asm_mode_advisor.commands.common import (
     finish,
     gate_options,
     require_input,
+)
+from asm_mode_advisor.commands.metrics import (
+    MetricsWindowOption,
+    PrometheusOption,
+    PrometheusTokenOption,
+    RequireMetricsOption,
+    TrafficOption,
+    measure,
+    required_error,
 )
 from asm_mode_advisor.commands.options import (
     DEFAULT_OUTPUT,
@@ -50,7 +59,9 @@ from asm_mode_advisor.sources.cluster import (
     only_namespaces,
     read_cluster,
 )
+from asm_mode_advisor.sources.prometheus import DEFAULT_WINDOW
 from asm_mode_advisor.text import safe_line
+from asm_mode_advisor.traffic.graph import TrafficEvidence
 
 CLUSTER_SOURCE = "cluster"
 NAMESPACES_LIST = "namespaces/v1"
@@ -107,10 +118,12 @@ class LiveRead:
 @paused()  # the listed objects are acyclic; collections would re-walk them all
 def read_live(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
               root_namespace: str = ROOT_NAMESPACE, base: Settings | None = None,
-              slim_bodies: bool = True) -> LiveRead:
+              slim_bodies: bool = True, traffic: TrafficEvidence | None = None,
+              extra_errors: Sequence[InputError] = ()) -> LiveRead:
     """Read the cluster and run the shared pipeline; raises ``ClusterError`` on a fatal fault.
 
-    ``slim_bodies=False`` keeps whole objects, for commands that write manifests back.
+    ``slim_bodies=False`` keeps whole objects, for commands that write manifests back;
+    ``traffic`` holds calls Prometheus measured, ``extra_errors`` errors met before the read.
     """
     transport = connect(options)
     with progress_reporter() as progress:
@@ -126,17 +139,20 @@ def read_live(options: ClusterOptions, namespaces: list[str], mesh_version: str 
         r.namespace for r in snapshot.resources if r.namespace}
     missing = sorted(chosen - present) if NAMESPACES_LIST not in snapshot.forbidden else []
     settings = replace(base or Settings(), mesh_version=version, root_namespace=root_namespace,
-                       unread=frozenset(snapshot.unread))
-    result = analyze(resources, scan_errors(snapshot, missing), settings, source="cluster")
+                       unread=frozenset(snapshot.unread), nodes=snapshot.node_count)
+    result = analyze(resources, [*scan_errors(snapshot, missing), *extra_errors], settings,
+                     source="cluster", traffic=traffic)
     return LiveRead(analysis=result, snapshot=snapshot, chosen=chosen, mesh_version=version,
                     mesh_version_source=version_source, detected_version=detected)
 
 
 def run_scan(options: ClusterOptions, namespaces: list[str], mesh_version: str | None,
-             root_namespace: str = ROOT_NAMESPACE,
-             base: Settings | None = None) -> tuple[Report, ClusterSnapshot]:
+             root_namespace: str = ROOT_NAMESPACE, base: Settings | None = None,
+             traffic: TrafficEvidence | None = None,
+             extra_errors: Sequence[InputError] = ()) -> tuple[Report, ClusterSnapshot]:
     """The scan report: the analysis plus the live facts, limited to ``-n`` namespaces."""
-    live = read_live(options, namespaces, mesh_version, root_namespace, base)
+    live = read_live(options, namespaces, mesh_version, root_namespace, base,
+                     traffic=traffic, extra_errors=extra_errors)
     snapshot, result, chosen = live.snapshot, live.analysis, live.chosen
     shown = chosen or frozenset(result.inventory.namespaces)
     facts: dict[str, Any] = {
@@ -193,6 +209,11 @@ def scan_command(
     assume_mode: AssumeModeOption = None,
     allow_empty: AllowEmptyOption = False,
     quiet: QuietOption = False,
+    prometheus: PrometheusOption = None,
+    prometheus_token_file: PrometheusTokenOption = None,
+    metrics_window: MetricsWindowOption = DEFAULT_WINDOW,
+    require_metrics: RequireMetricsOption = False,
+    traffic: TrafficOption = True,
 ) -> None:
     """Scan a live cluster (read-only) and print a verdict per namespace."""
     run = gate_options(ctx, config, mesh_version=mesh_version or DEFAULT_MESH_VERSION,
@@ -204,9 +225,12 @@ def scan_command(
         check_mesh_version(mesh_version)
     options = ClusterOptions(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster,
                              page_size=page_size)
+    evidence, problem = measure(prometheus, prometheus_token_file, metrics_window,
+                                require_metrics)
     try:
         report, snapshot = run_scan(options, namespace or [], mesh_version, root_namespace,
-                                    run.settings)
+                                    replace(run.settings, traffic_graph=traffic),
+                                    traffic=evidence, extra_errors=required_error(problem))
     except ClusterError as exc:
         err(f"error: {exc}")
         raise typer.Exit(ExitCode.INPUT) from None

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from asm_mode_advisor.analysis import Analysis
+from asm_mode_advisor.costs import DEFAULT_NODES, SIDECAR_CPU, SIDECAR_MEMORY, basis
 from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.kinds import WORKLOAD_KINDS
 from asm_mode_advisor.model import Effect, Mode
-from asm_mode_advisor.plan.estimates import (
-    WAYPOINT_REPLICAS,
-    ZTUNNEL_CPU,
-    ZTUNNEL_MEMORY,
-    namespace_estimate,
-    requests,
-    totals,
-)
+from asm_mode_advisor.plan.estimates import namespace_estimate, shares, totals
 from asm_mode_advisor.plan.model import (
     Assumptions,
+    MoveOrder,
     NamespacePlan,
     Plan,
     PlannedWaypoint,
@@ -25,12 +20,11 @@ from asm_mode_advisor.plan.model import (
     Skipped,
     StaysOnSidecar,
 )
+from asm_mode_advisor.plan.order import move_order
 from asm_mode_advisor.plan.rule_roles import UNBLOCK_BY_RULE_ID
 from asm_mode_advisor.plan.steps import NamespaceInput, build_steps
 from asm_mode_advisor.report import NamespaceVerdict
 
-SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease",
-                               "istio-system", "asm-system"})
 CONTROL_PLANE_DAEMONSETS = ("istio-cni-node", "ztunnel")
 
 
@@ -40,22 +34,23 @@ class PlanSettings:
 
     namespaces: tuple[str, ...] = ()
     waypoint_per_service: bool = False
-    sidecar_cpu: str = "100m"
-    sidecar_memory: str = "128Mi"
-    nodes: int = 3
+    #: Callers the offered waypoint-only policy still admits straight to the pods.
+    allow_direct: tuple[str, ...] = ()
+    sidecar_cpu: str = SIDECAR_CPU
+    sidecar_memory: str = SIDECAR_MEMORY
+    nodes: int = DEFAULT_NODES
 
 
 def assumptions(settings: PlanSettings, cluster_nodes: int | None) -> Assumptions:
-    """Figures behind the estimates; a scanned cluster's node count wins over ``--nodes``."""
-    sidecar = requests(settings.sidecar_cpu, settings.sidecar_memory)
-    ztunnel = requests(ZTUNNEL_CPU, ZTUNNEL_MEMORY)
-    if sidecar is None or ztunnel is None:
-        raise ValueError(f"not a CPU/memory quantity: {settings.sidecar_cpu!r} / "
-                         f"{settings.sidecar_memory!r}")
+    """Figures behind the estimates; a scanned cluster's node count wins over ``--nodes``.
+
+    The same figures (``costs.basis``) the verdict's cost benefit uses.
+    """
     counted = cluster_nodes is not None and cluster_nodes > 0
-    return Assumptions(sidecar=sidecar, ztunnel=ztunnel, waypoint=sidecar,
-                       waypoint_replicas=WAYPOINT_REPLICAS,
-                       nodes=cluster_nodes if cluster_nodes and counted else settings.nodes,
+    found = basis(cluster_nodes if cluster_nodes and counted else settings.nodes,
+                  settings.sidecar_cpu, settings.sidecar_memory)
+    return Assumptions(sidecar=found.sidecar, ztunnel=found.ztunnel, waypoint=found.waypoint,
+                       waypoint_replicas=found.waypoint_replicas, nodes=found.nodes,
                        nodes_source="cluster" if counted else "flag")
 
 
@@ -77,11 +72,10 @@ def _skip_reason(verdict: NamespaceVerdict, wanted: tuple[str, ...],
                  inventory: Inventory) -> str | None:
     if wanted and verdict.name not in wanted:
         return ""  # filtered out: not listed at all
-    if verdict.name in SYSTEM_NAMESPACES or verdict.name == inventory.root_namespace:
-        return "system or control-plane namespace: never enrolled"
-    if not any(r.kind in WORKLOAD_KINDS or r.kind == "Service"
-               for r in inventory.in_namespace(verdict.name)):
-        return "no workload or Service in the input: nothing to move"
+    # The verdict's own answer (``Inventory.not_applicable``), so plan and analyze agree.
+    exempt = inventory.not_applicable.get(verdict.name)
+    if exempt is not None:
+        return exempt
     if verdict.current_mode == Mode.AMBIENT.value and not verdict.waypoints:
         return "already ambient and needs no waypoint"
     return None
@@ -129,6 +123,17 @@ def stays_on_sidecar(verdict: NamespaceVerdict) -> StaysOnSidecar:
                           why=[text for _, text in found], unblock=unblock)
 
 
+def ordered(plans: list[NamespacePlan], sidecar: list[StaysOnSidecar],
+            analysis: Analysis) -> tuple[MoveOrder, list[NamespacePlan]]:
+    """The order of the move, and each plan with its wave when more than one moves."""
+    order = move_order([p.name for p in plans], [s.name for s in sidecar], analysis.findings,
+                       analysis.traffic)
+    if len(plans) > 1:
+        waves = {name: wave.number for wave in order.waves for name in wave.namespaces}
+        plans = [p.model_copy(update={"wave": waves.get(p.name)}) for p in plans]
+    return order, plans
+
+
 def build_plan(analysis: Analysis, settings: PlanSettings,
                cluster_nodes: int | None = None) -> Plan:
     """The whole plan, deterministic: namespaces by name, files and items in fixed order.
@@ -139,6 +144,8 @@ def build_plan(analysis: Analysis, settings: PlanSettings,
     from_cluster = report.source == "cluster"
     basis = assumptions(settings, cluster_nodes)
     plans, sidecar, skipped = [], [], []
+    # The same shares the verdict uses: every namespace recommended for ambient moves.
+    ztunnel = shares(inventory, [v.name for v in report.namespaces if is_planned(v)], basis)
     for verdict in report.namespaces:
         reason = _skip_reason(verdict, settings.namespaces, inventory)
         if reason == "":
@@ -151,16 +158,20 @@ def build_plan(analysis: Analysis, settings: PlanSettings,
             waypoints = planned_waypoints(verdict, settings.waypoint_per_service)
             steps, files, manual = build_steps(NamespaceInput(
                 inventory=inventory, verdict=verdict, findings=analysis.findings,
-                waypoints=waypoints, mesh_version=report.mesh_version))
+                waypoints=waypoints, mesh_version=report.mesh_version,
+                allow_direct=settings.allow_direct))
             plans.append(NamespacePlan(
                 name=verdict.name, current_mode=verdict.current_mode,
                 recommendation=verdict.recommendation, waypoints=waypoints, steps=steps,
                 manual=manual, files=files,
                 estimate=namespace_estimate(inventory, verdict.name, verdict.recommendation,
-                                            waypoints, basis)))
+                                            waypoints, basis, ztunnel.get(verdict.name,
+                                                                          Fraction(1)))))
+    order, plans = ordered(plans, sidecar, analysis)
     return Plan(mesh_version=report.mesh_version, source=report.source,
                 preconditions=preconditions(analysis, from_cluster), namespaces=plans,
-                stays_on_sidecar=sidecar, skipped=skipped, assumptions=basis,
+                stays_on_sidecar=sidecar, skipped=skipped,
+                order=order if plans else None, assumptions=basis,
                 totals=totals([p.estimate for p in plans], basis), errors=report.errors)
 
 

@@ -15,12 +15,14 @@ from asm_mode_advisor.domain import (
     REVISION_LABEL,
     SIDECAR_ONLY_ANNOTATIONS,
     USE_WAYPOINT_LABEL,
+    is_gateway_pod,
 )
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import pod_template_path
 from asm_mode_advisor.model import Resource, as_dict, as_int, as_str, dicts
 from asm_mode_advisor.plan.model import ManualItem
 from asm_mode_advisor.plan.objects import clean_copy, set_path
+from asm_mode_advisor.rules.waypoint_effects import INGRESS_USE_WAYPOINT_LABEL
 
 PROBE_SNAT_CIDR = "169.254.7.127/32"
 #: Kinds whose pod template can be edited in place (a Job's or a Pod's cannot), and where
@@ -46,10 +48,18 @@ def namespace_object(inventory: Inventory, namespace: str,
     return body
 
 
-def service_with_waypoint(service: Resource, waypoint: str) -> dict[str, Any]:
-    """A Service labelled to send its traffic through its own waypoint."""
+def labelled_service(service: Resource, waypoint: str | None, ingress: bool) -> dict[str, Any]:
+    """A Service bound to its own waypoint and/or letting ingress traffic through the waypoint.
+
+    Without ``istio.io/ingress-use-waypoint`` an ingress gateway skips the waypoint
+    (U-INGRESS-WAYPOINT).
+    """
     body = clean_copy(service)
-    set_path(body, ("metadata", "labels"))[USE_WAYPOINT_LABEL] = waypoint
+    labels = set_path(body, ("metadata", "labels"))
+    if waypoint is not None:
+        labels[USE_WAYPOINT_LABEL] = waypoint
+    if ingress:
+        labels[INGRESS_USE_WAYPOINT_LABEL] = "true"
     return body
 
 
@@ -84,9 +94,15 @@ def clean_template(metadata: dict[str, Any]) -> list[str]:
 def workload_updates(inventory: Inventory,
                      namespace: str) -> tuple[list[dict[str, Any]], list[Resource],
                                               list[ManualItem]]:
-    """Workloads whose pod templates must lose sidecar settings, as manifests."""
+    """Workloads whose pod templates must lose sidecar settings, as manifests.
+
+    Istio gateways are left as they are: their Envoy *is* the injected proxy (the
+    ``gateway`` injection template), and they run it in either mode.
+    """
     updated, originals, manual = [], [], []
     for workload in inventory.workloads(namespace):
+        if is_gateway_pod(workload.pod_labels, workload.pod_annotations):
+            continue
         resource = workload.resource
         path = TEMPLATE_PATHS.get(resource.kind)
         body = clean_copy(resource)

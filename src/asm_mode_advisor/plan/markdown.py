@@ -6,6 +6,7 @@ from shlex import quote
 
 from asm_mode_advisor.plan.model import (
     Latency,
+    MoveOrder,
     NamespacePlan,
     Plan,
     ProxyRequests,
@@ -66,8 +67,9 @@ def render_latency(item: Latency) -> str:
 def render_namespace(plan: NamespacePlan) -> list[str]:
     """The section of one namespace: waypoints, estimates, steps, manual review."""
     estimate = plan.estimate
+    wave = f", wave {plan.wave}" if plan.wave is not None else ""
     out = [f"### Namespace {md_code(plan.name)}: {plan.recommendation} "
-           f"(now: {plan.current_mode})", ""]
+           f"(now: {plan.current_mode}{wave})", ""]
     for waypoint in plan.waypoints:
         state = "exists" if waypoint.exists else "created in step 2"
         out.append(f"- waypoint {md_code(waypoint.name)} (for: {waypoint.for_}, bound by "
@@ -77,6 +79,7 @@ def render_namespace(plan: NamespacePlan) -> list[str]:
             *(f"  - {w.workload}: {w.replicas} × {pair(w.per_pod)} = {pair(w.total)} "
               f"({w.source})" for w in estimate.workloads),
             f"- waypoints: {pair(estimate.waypoints)}",
+            *([f"- against sidecars: {estimate.comparison}"] if estimate.comparison else []),
             *(render_latency(item) for item in estimate.latency), ""]
     for step in plan.steps:
         out += render_step(step)
@@ -118,6 +121,30 @@ def render_totals(totals: Totals, plan: Plan) -> list[str]:
         "with a waypoint 0.40–0.50 ms.", ""]
 
 
+def render_order(order: MoveOrder) -> list[str]:
+    """The waves, why each pair is ordered, and callers that stay behind (N-MIXED)."""
+    source = {"metrics": "calls measured by Prometheus",
+              "manifests": "calls read off the manifests"}.get(order.evidence,
+                                                              "no calls known")
+    out = [f"## Order of the move [N-MIXED, U-SIDECAR-SKIPS-WAYPOINT] ({source})", ""]
+    if len(order.waves) == 1:
+        out += ["One wave: no namespace that moves calls another one's waypoint L7 policy, "
+                "so the namespaces can move in any order.", ""]
+    else:
+        out += [f"- wave {w.number}: " + ", ".join(md_code(n) for n in w.namespaces)
+                for w in order.waves]
+        out.append("")
+    out += [f"- {md_text(line)}" for line in order.reasons]
+    if order.together:
+        pairs = sorted({(min(a, b), max(a, b)) for a, b in order.together})
+        out += [f"- could not order {md_code(a)} and {md_code(b)}: they call each other, so "
+                "they move in the same wave" for a, b in pairs]
+    out += [f"- {md_text(line)}" for line in order.left_behind]
+    if order.reasons or order.together or order.left_behind:
+        out.append("")
+    return out
+
+
 def render_markdown(plan: Plan) -> str:
     """The whole PLAN.md."""
     out = ["# asm-advisor migration plan", "",
@@ -130,6 +157,8 @@ def render_markdown(plan: Plan) -> str:
            "`<namespace>/rollback/` restore the objects as they were.", "",
            "## Preconditions", "", *(f"- {line}" for line in plan.preconditions), ""]
     out += render_totals(plan.totals, plan)
+    if plan.order is not None and (len(plan.namespaces) > 1 or plan.order.left_behind):
+        out += render_order(plan.order)
     if plan.namespaces:
         out += ["## Namespaces to move", ""]
     for namespace in plan.namespaces:

@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+# Re-exported: the plan's JSON carries the estimator's values as they are.
+from asm_mode_advisor.costs import ProxyRequests as ProxyRequests
+from asm_mode_advisor.costs import WorkloadProxy as WorkloadProxy
 from asm_mode_advisor.jsonstream import dumps
 from asm_mode_advisor.report import ErrorEntry, Tool
 
@@ -58,36 +61,6 @@ class PlannedWaypoint(_Model):
     exists: bool = False
 
 
-class ProxyRequests(_Model):
-    """CPU (millicores) and memory (MiB) requested by proxies."""
-
-    cpu_millicores: int = 0
-    memory_mib: int = 0
-
-    def __add__(self, other: ProxyRequests) -> ProxyRequests:
-        return ProxyRequests(cpu_millicores=self.cpu_millicores + other.cpu_millicores,
-                             memory_mib=self.memory_mib + other.memory_mib)
-
-    def __sub__(self, other: ProxyRequests) -> ProxyRequests:
-        return ProxyRequests(cpu_millicores=self.cpu_millicores - other.cpu_millicores,
-                             memory_mib=self.memory_mib - other.memory_mib)
-
-    def times(self, count: int) -> ProxyRequests:
-        """These requests ``count`` times over."""
-        return ProxyRequests(cpu_millicores=self.cpu_millicores * count,
-                             memory_mib=self.memory_mib * count)
-
-
-class WorkloadProxy(_Model):
-    """The sidecars one workload runs: replicas times per-pod requests, and their origin."""
-
-    workload: str
-    replicas: int
-    per_pod: ProxyRequests
-    total: ProxyRequests
-    source: Literal["annotations", "defaults", "annotations+defaults"]
-
-
 class Latency(_Model):
     """Latency per hop and L7 parses per request, before and after, for a set of services."""
 
@@ -107,6 +80,9 @@ class NamespaceEstimate(_Model):
     workloads: list[WorkloadProxy] = Field(default_factory=list)
     latency: list[Latency] = Field(default_factory=list)
     rows: list[str] = Field(default_factory=list)
+    #: The namespace's share of ztunnel plus its waypoints against its sidecars: the very
+    #: line ``analyze`` prints among the namespace's benefits.
+    comparison: str = ""
 
 
 class NamespacePlan(_Model):
@@ -120,6 +96,8 @@ class NamespacePlan(_Model):
     manual: list[ManualItem] = Field(default_factory=list)
     files: list[Manifest] = Field(default_factory=list)
     estimate: NamespaceEstimate
+    #: The wave it moves in (``Plan.order``), when more than one namespace moves.
+    wave: int | None = None
 
 
 class StaysOnSidecar(_Model):
@@ -160,6 +138,27 @@ class Totals(_Model):
     rows: list[str] = Field(default_factory=list)
 
 
+class Wave(_Model):
+    """Namespaces that move together; waves run in order."""
+
+    number: int
+    namespaces: list[str]
+
+
+class MoveOrder(_Model):
+    """The order of the move, from the traffic graph: callers of a waypoint's L7 policy first."""
+
+    waves: list[Wave] = Field(default_factory=list)
+    #: Why each ordered pair is ordered: "web before shop: ...".
+    reasons: list[str] = Field(default_factory=list)
+    #: ``[caller, callee]`` pairs that call each other round a cycle: they move together.
+    together: list[list[str]] = Field(default_factory=list)
+    #: Callers that stay on sidecars and will skip a moved namespace's waypoint.
+    left_behind: list[str] = Field(default_factory=list)
+    #: Where the calls came from: "metrics", "manifests" or "none".
+    evidence: str = "none"
+
+
 class Plan(_Model):
     """The whole plan: per-namespace steps and files, namespaces left alone, estimates."""
 
@@ -171,6 +170,7 @@ class Plan(_Model):
     namespaces: list[NamespacePlan] = Field(default_factory=list)
     stays_on_sidecar: list[StaysOnSidecar] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)
+    order: MoveOrder | None = None
     assumptions: Assumptions
     totals: Totals
     errors: list[ErrorEntry] = Field(default_factory=list)

@@ -1,8 +1,11 @@
-"""Policy rewrites for a waypoint: ``selector`` to ``targetRefs``, and L4 rules to flag.
+"""Policy rewrites for a waypoint: ``selector`` to ``targetRefs``, and the waypoint's identity.
 
 Waypoints ignore ``selector``; L7 AuthorizationPolicy, RequestAuthentication, WasmPlugin and
 Telemetry must name the Service (or the waypoint Gateway) in ``targetRefs`` (L-SECURITY,
-L-OBSERVABILITY, L-EXTENSIBILITY). L4-only policies stay on ztunnel unchanged.
+L-OBSERVABILITY, L-EXTENSIBILITY). L4-only policies stay on ztunnel, but those that match
+callers by identity see the waypoint's principal once traffic passes it (U-WAYPOINT-IDENTITY),
+and a call straight to a pod skips the waypoint's policy unless a ztunnel policy stops it
+(U-WAYPOINT-BYPASS).
 """
 
 from __future__ import annotations
@@ -13,13 +16,21 @@ from typing import Any
 from asm_mode_advisor.model import Resource, as_dict, as_str, dicts
 from asm_mode_advisor.plan.model import ManualItem, PlannedWaypoint
 from asm_mode_advisor.plan.objects import clean_copy, gateway_ref, service_ref
-from asm_mode_advisor.plan.rule_roles import L4_POLICY_RULES, WAYPOINT_POLICY_RULES, fired
+from asm_mode_advisor.plan.rule_roles import (
+    WAYPOINT_IDENTITY_RULES,
+    WAYPOINT_POLICY_RULES,
+    fired,
+)
 from asm_mode_advisor.rules import Finding, Rule
+from asm_mode_advisor.rules.waypoint_effects import (
+    IDENTITY_KEYS,
+    IDENTITY_SOURCES,
+    client_identity_fields,
+    waypoint_principal,
+)
+from asm_mode_advisor.views import AuthorizationPolicy, Service
 
 REWRITE_SUFFIX = "-waypoint"
-CLIENT_IDENTITY_SOURCES = frozenset({"principals", "notPrincipals", "namespaces",
-                                     "notNamespaces", "serviceAccounts", "notServiceAccounts"})
-CLIENT_IDENTITY_KEYS = frozenset({"source.principal", "source.namespace"})
 
 
 @dataclass
@@ -100,40 +111,153 @@ def policy_rewrites(findings: list[Finding], waypoints: list[PlannedWaypoint],
     return result
 
 
-def client_identity_fields(policy: Resource) -> list[str]:
-    """Client-identity attributes (principals, namespaces, service accounts) a policy uses."""
-    found: set[str] = set()
-    for rule in dicts(policy.spec.get("rules")):
-        for entry in dicts(rule.get("from")):
-            found.update(k for k in as_dict(entry.get("source")) if k in CLIENT_IDENTITY_SOURCES)
-        for condition in dicts(rule.get("when")):
-            key = as_str(condition.get("key"))
-            if key in CLIENT_IDENTITY_KEYS:
-                found.add(key)
-    return sorted(found)
+#: Why each kind of selector policy the plan re-attaches with targetRefs goes after the restart.
+REPLACED_REASONS: dict[str, str] = {
+    "RequestAuthentication": "JWT validation needs the waypoint: ztunnel cannot validate JWTs "
+                             "and the waypoint ignores selector, so this copy does nothing",
+    "Telemetry": "the waypoint ignores selector and ztunnel has no L7 telemetry, so this copy "
+                 "does nothing",
+    "WasmPlugin": "the waypoint ignores selector and ztunnel runs no Wasm, so this copy does "
+                  "nothing",
+}
+#: The same for an AuthorizationPolicy, by action: ztunnel would enforce what is left of it.
+AUTHZ_REASONS: dict[str, str] = {
+    "ALLOW": "left on ztunnel, its rules with HTTP attributes are dropped, so calls they allow "
+             "today would be denied",
+    "DENY": "left on ztunnel, its HTTP attributes are dropped: a rule with only HTTP "
+            "attributes denies nothing, one with L4 parts denies every call those parts match",
+    "CUSTOM": "ztunnel does not enforce CUSTOM, so this copy does nothing",
+    "AUDIT": "ztunnel does not enforce AUDIT, so this copy does nothing",
+}
 
 
-def hidden_client_identity(findings: list[Finding],
-                           waypoints: list[PlannedWaypoint]) -> list[ManualItem]:
-    """L4 policies on client identity for workloads that get a waypoint.
+#: Why each kind of policy moves to the waypoint (which reads ``targetRefs``, not selector).
+MOVED_REASONS: dict[str, str] = {
+    "AuthorizationPolicy": "its HTTP attributes need the waypoint",
+    "RequestAuthentication": "JWT validation needs the waypoint",
+    "Telemetry": "its L7 telemetry (access logs, tracing, HTTP metrics) needs the waypoint",
+    "WasmPlugin": "Wasm runs only on the waypoint",
+}
 
-    Ztunnel then sees the waypoint's identity, not the client's.
-    """
-    namespace_wide = any(w.bound_by == "namespace" for w in waypoints)
-    behind = {s for w in waypoints for s in w.services}
-    items = []
-    for policy, finding in _subjects(findings, L4_POLICY_RULES):
-        if policy.kind != "AuthorizationPolicy" or "targetRefs" in policy.spec:
+
+def moved_reason(policy: Resource) -> str:
+    """Why step 3 re-attaches this policy to the waypoint, for its own kind (and action)."""
+    action = AuthorizationPolicy(policy).action if policy.kind == "AuthorizationPolicy" else ""
+    why = (f"ztunnel does not enforce {action}, the waypoint does" if action in (
+        "CUSTOM", "AUDIT") else MOVED_REASONS.get(policy.kind, "it needs the waypoint"))
+    return f"{why}, and the waypoint ignores selector"
+
+
+def replaced_reason(policy: Resource, replacement: str) -> str:
+    """Why a selector policy is deleted after the restart, for its own kind (and action)."""
+    why = (AUTHZ_REASONS.get(AuthorizationPolicy(policy).action, AUTHZ_REASONS["ALLOW"])
+           if policy.kind == "AuthorizationPolicy" else
+           REPLACED_REASONS.get(policy.kind, "the waypoint ignores selector"))
+    return f"replaced by {policy.kind}/{policy.namespace}/{replacement} (targetRefs); {why}"
+
+
+@dataclass
+class IdentityUpdates:
+    """L4 policies that also allow the waypoint's principal, and the originals they replace."""
+
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    originals: list[Resource] = field(default_factory=list)
+    principals: list[list[str]] = field(default_factory=list)
+    manual: list[ManualItem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WaypointIdentities:
+    """The plan's waypoints in one namespace and the Gateways of those that exist already."""
+
+    namespace: str
+    waypoints: list[PlannedWaypoint]
+    gateways: dict[str, Resource]
+
+    def principals(self, services: tuple[str, ...]) -> list[str]:
+        """Principals of the waypoints that serve any of ``services``."""
+        return sorted({waypoint_principal(self.namespace, w.name, self.gateways.get(w.name))
+                       for w in self.waypoints
+                       if w.bound_by == "namespace" or set(w.services) & set(services)})
+
+
+def with_principals(body: dict[str, Any], principals: list[str]) -> bool:
+    """Add a ``from`` entry for ``principals`` to each rule that matches client identity."""
+    changed = False
+    for rule in dicts(as_dict(body.get("spec")).get("rules")):
+        sources = dicts(rule.get("from"))
+        if not any(k in IDENTITY_SOURCES for e in sources for k in as_dict(e.get("source"))):
             continue
-        fields = client_identity_fields(policy)
-        hit = sorted(finding.services) if namespace_wide else sorted(
-            behind.intersection(finding.services))
-        if fields and hit and waypoints:
-            items.append(ManualItem(
-                object=policy.ref,
-                reason=(f"matches clients by {', '.join(fields)} on {', '.join(hit)}, which get "
-                        "a waypoint: ztunnel will see the waypoint's identity, so move these "
-                        "rules to the waypoint (targetRefs) and let this policy allow the "
-                        "waypoint's service account"),
-                rows=["L-SECURITY", "M-SECURITY"]))
-    return items
+        entry = {"source": {"principals": list(principals)}}  # a copy: no YAML anchors
+        if entry not in sources:
+            rule["from"] = [*sources, entry]
+            changed = True
+    return changed
+
+
+def _identity_manual(policy: Resource, finding: Finding, why: str) -> ManualItem:
+    return ManualItem(object=policy.ref, reason=f"{why}; ztunnel will see the waypoint's "
+                      "identity for calls through it, so move these rules to the waypoint "
+                      "(targetRefs)", rows=list(finding.rows))
+
+
+def identity_updates(findings: list[Finding], identities: WaypointIdentities) -> IdentityUpdates:
+    """ALLOW policies get the waypoint's principal; DENY and ``when`` ones go to review."""
+    result = IdentityUpdates()
+    for policy, finding in _subjects(findings, WAYPOINT_IDENTITY_RULES):
+        principals = identities.principals(finding.services)
+        if AuthorizationPolicy(policy).action != "ALLOW":
+            result.manual.append(_identity_manual(policy, finding, "a DENY policy on caller "
+                                                  "identity"))
+            continue
+        body = clean_copy(policy)
+        keys = client_identity_fields(policy)
+        if not principals or not with_principals(body, principals) or any(
+                k in IDENTITY_KEYS for k in keys):
+            result.manual.append(_identity_manual(policy, finding, "matches callers in `when` "
+                                                  "conditions, which the plan cannot extend"))
+            continue
+        result.updated.append(body)
+        result.originals.append(policy)
+        result.principals.append(principals)
+    return result
+
+
+def _protected_services(created: list[dict[str, Any]],
+                        waypoints: list[PlannedWaypoint]) -> list[str]:
+    """Services whose JWT or authorization the plan moved onto a waypoint."""
+    names: set[str] = set()
+    for body in created:
+        if body["kind"] not in ("AuthorizationPolicy", "RequestAuthentication"):
+            continue
+        for ref in dicts(body["spec"].get("targetRefs")):
+            if ref.get("kind") == "Service":
+                names.add(as_str(ref.get("name")))
+            else:
+                names.update(s for w in waypoints if w.name == ref.get("name")
+                             for s in w.services)
+    return sorted(names)
+
+
+def waypoint_only_policies(created: list[dict[str, Any]], identities: WaypointIdentities,
+                           services: dict[str, Resource],
+                           allow_direct: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Offered: per Service whose L7 security moved, deny callers that skip its waypoint.
+
+    A DENY on ``notPrincipals`` (the migration guide's "prevent waypoint bypass") holds even
+    when other ALLOW policies admit the caller; ``allow_direct`` adds callers the user keeps.
+    """
+    offered = []
+    for name in _protected_services(created, identities.waypoints):
+        service = services.get(name)
+        selector = Service(service).selector if service is not None else {}
+        principals = identities.principals((name,))
+        if not selector or not principals:
+            continue
+        offered.append({
+            "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+            "metadata": {"name": f"{name}-waypoint-only", "namespace": identities.namespace},
+            "spec": {"selector": {"matchLabels": dict(selector)}, "action": "DENY",
+                     "rules": [{"from": [{"source": {"notPrincipals": [
+                         *principals, *sorted(set(allow_direct) - set(principals))]}}]}]}})
+    return offered

@@ -11,10 +11,11 @@ from types import MappingProxyType
 
 from asm_mode_advisor.model import Resource
 from asm_mode_advisor.rules import Finding, Rule
+from asm_mode_advisor.rules.egress import EGRESS_L7, REGISTRY_ONLY_ADVICE
 from asm_mode_advisor.rules.extensions import ENVOYFILTER_SIDECAR, ENVOYFILTER_WAYPOINT, WASM
 from asm_mode_advisor.rules.namespace_state import SIDECAR_RESOURCE
 from asm_mode_advisor.rules.observability import L7_TELEMETRY
-from asm_mode_advisor.rules.routing import INGRESS_ONLY_VS, REDUNDANT_VS
+from asm_mode_advisor.rules.routing import CONSUMER_ROUTE, REDUNDANT_VS
 from asm_mode_advisor.rules.security import (
     CUSTOM_AUTHZ,
     L4_AUTHZ,
@@ -28,6 +29,11 @@ from asm_mode_advisor.rules.topology import (
     RESERVED_PORTS,
     VM_WORKLOADS,
 )
+from asm_mode_advisor.rules.waypoint_effects import (
+    INGRESS_SKIPS_WAYPOINT,
+    INGRESS_SKIPS_WAYPOINT_AMBIENT,
+    WAYPOINT_IDENTITY,
+)
 
 #: Policies that move to a waypoint (``selector`` becomes ``targetRefs``) in step 3.
 WAYPOINT_POLICY_RULES: tuple[Rule, ...] = (REQUEST_AUTHN, L7_AUTHZ, CUSTOM_AUTHZ, L7_TELEMETRY,
@@ -38,10 +44,25 @@ L4_POLICY_RULES: tuple[Rule, ...] = (L4_AUTHZ,)
 L7_AUTHORIZATION_RULES: tuple[Rule, ...] = (REQUEST_AUTHN, L7_AUTHZ, CUSTOM_AUTHZ)
 #: VirtualServices a waypoint makes redundant: not converted to HTTPRoutes in step 3.
 REDUNDANT_ROUTE_RULES: tuple[Rule, ...] = (REDUNDANT_VS,)
-#: Objects deleted right after the restart in step 4 (left behind, they break ambient).
-DELETE_AFTER_RESTART: tuple[Rule, ...] = (SIDECAR_RESOURCE, REDUNDANT_VS)
-#: Routes only the ingress gateway applies: its traffic skips the waypoint.
-INGRESS_ONLY_RULES: tuple[Rule, ...] = (INGRESS_ONLY_VS,)
+#: Objects deleted right after the restart in step 4, each with why it goes.
+DELETE_AFTER_RESTART_REASONS: tuple[tuple[Rule, str], ...] = (
+    (SIDECAR_RESOURCE, "a Sidecar resource scopes injected proxies only; ambient ignores it "
+                       "and istioctl analyze reports it (IST0167)"),
+    (REDUNDANT_VS, "it sends every request to its own host with no L7 feature, so it routes "
+                   "nothing a waypoint or ztunnel would not"),
+)
+DELETE_AFTER_RESTART: tuple[Rule, ...] = tuple(rule for rule, _ in DELETE_AFTER_RESTART_REASONS)
+#: L4 policies on client identity that will see the waypoint's identity (step 3 fixes them).
+WAYPOINT_IDENTITY_RULES: tuple[Rule, ...] = (WAYPOINT_IDENTITY,)
+#: Services behind a waypoint that an ingress gateway sends traffic to (labelled in step 4).
+INGRESS_WAYPOINT_RULES: tuple[Rule, ...] = (INGRESS_SKIPS_WAYPOINT,
+                                            INGRESS_SKIPS_WAYPOINT_AMBIENT)
+#: Consumer-side routes and policies: step 3 of their Service's namespace moves them there.
+MOVE_TO_SERVICE_NAMESPACE_RULES: tuple[Rule, ...] = (CONSUMER_ROUTE,)
+#: External hosts with L7 configuration: step 3 binds their ServiceEntry to the waypoint.
+EGRESS_WAYPOINT_RULES: tuple[Rule, ...] = (EGRESS_L7,)
+#: REGISTRY_ONLY that ztunnel does not enforce: a replacement is listed for a person.
+REGISTRY_ONLY_RULES: tuple[Rule, ...] = (REGISTRY_ONLY_ADVICE,)
 #: Rules whose objects work on a waypoint but must be tested by hand, and why.
 RISKY_RULES: tuple[tuple[Rule, str], ...] = (
     (ENVOYFILTER_WAYPOINT, "EnvoyFilter on a waypoint is Alpha and changed between releases; "

@@ -1,8 +1,9 @@
 """One namespace's plan: files and numbered steps, in the order of Istio's migration guide.
 
 One function per step; ``build_steps`` runs them in order, as the guide does: preconditions,
-waypoints, policy rewrites, enrolment, verification, then what needs review by hand. Paths in
-commands are relative to the plan directory (where PLAN.md is).
+waypoints, policy rewrites, enrolment (``plan.enrolment``), verification, then what needs
+review by hand. Every action line gives the reason for its own object. Paths in commands are
+relative to the plan directory (where PLAN.md is).
 """
 
 from __future__ import annotations
@@ -11,109 +12,41 @@ from dataclasses import dataclass, field
 from shlex import quote
 from typing import Any
 
-from asm_mode_advisor.domain import INJECTION_LABEL, REVISION_LABEL
-from asm_mode_advisor.inventory import Inventory
+from asm_mode_advisor.domain import USE_WAYPOINT_LABEL
 from asm_mode_advisor.model import Resource
-from asm_mode_advisor.plan.enrol import (
-    PROBE_SNAT_CIDR,
-    namespace_object,
-    network_policy_updates,
-    service_with_waypoint,
-    workload_updates,
+from asm_mode_advisor.plan.draft import (
+    Files,
+    NamespaceDraft,
+    NamespaceInput,
+    originals,
 )
-from asm_mode_advisor.plan.model import FileAction, Manifest, ManualItem, PlannedWaypoint, Step
-from asm_mode_advisor.plan.objects import clean_copy, delete_stub, waypoint_gateway
+from asm_mode_advisor.plan.enrol import PROBE_SNAT_CIDR, network_policy_updates
+from asm_mode_advisor.plan.enrolment import enrolment, enrolment_step
+from asm_mode_advisor.plan.model import Manifest, ManualItem, Step
+from asm_mode_advisor.plan.moves import RouteMoves, egress_bindings, move_consumer_routes
+from asm_mode_advisor.plan.objects import delete_stub, waypoint_gateway
 from asm_mode_advisor.plan.rewrite import (
+    IdentityUpdates,
     PolicyRewrites,
-    hidden_client_identity,
+    identity_updates,
+    moved_reason,
     policy_rewrites,
+    waypoint_only_policies,
 )
 from asm_mode_advisor.plan.routes import RouteConversions, convert_virtual_services
 from asm_mode_advisor.plan.rule_roles import (
-    DELETE_AFTER_RESTART,
-    INGRESS_ONLY_RULES,
+    EGRESS_WAYPOINT_RULES,
     L4_POLICY_RULES,
     L7_AUTHORIZATION_RULES,
+    MOVE_TO_SERVICE_NAMESPACE_RULES,
     REDUNDANT_ROUTE_RULES,
+    REGISTRY_ONLY_RULES,
     RISKY_RULES,
     fired,
     subjects_of,
 )
-from asm_mode_advisor.report import NamespaceVerdict
-from asm_mode_advisor.rules import Finding
 
-#: Workload kinds ``kubectl rollout restart`` accepts.
-RESTARTABLE = ("Deployment", "StatefulSet", "DaemonSet")
-
-
-@dataclass
-class Files:
-    """Manifests of one namespace, by step, in a fixed order."""
-
-    namespace: str
-    manifests: list[Manifest] = field(default_factory=list)
-
-    def add(self, name: str, action: FileAction, step: int,
-            objects: list[dict[str, Any]]) -> str | None:
-        """Record a file (none when empty); return its path relative to the plan root."""
-        if not objects:
-            return None
-        folder = {"apply": "", "delete": "cleanup/", "rollback": "rollback/"}[action]
-        path = f"{self.namespace}/{folder}{name}"
-        self.manifests.append(Manifest(path=path, action=action, step=step, objects=objects))
-        return path
-
-
-@dataclass
-class NamespaceInput:
-    """What a namespace plan is built from."""
-
-    inventory: Inventory
-    verdict: NamespaceVerdict
-    findings: list[Finding]
-    waypoints: list[PlannedWaypoint]
-    mesh_version: str
-
-
-@dataclass
-class NamespaceDraft:
-    """One namespace's plan while its steps are built: the files and manual items so far."""
-
-    data: NamespaceInput
-    files: Files
-    own: list[Finding]  # the findings of this namespace
-    manual: list[ManualItem] = field(default_factory=list)
-
-    @property
-    def namespace(self) -> str:
-        """The namespace's name."""
-        return self.data.verdict.name
-
-    @property
-    def quoted(self) -> str:
-        """The name as one shell word (names are validated at load, too)."""
-        return quote(self.namespace)
-
-    @property
-    def inventory(self) -> Inventory:
-        """Every object of the input."""
-        return self.data.inventory
-
-    @property
-    def waypoints(self) -> list[PlannedWaypoint]:
-        """The waypoints the plan deploys or reuses here."""
-        return self.data.waypoints
-
-
-def _originals(resources: list[Resource]) -> list[dict[str, Any]]:
-    return [clean_copy(r) for r in resources]
-
-
-def _restart_command(inventory: Inventory, namespace: str) -> str | None:
-    names = [quote(f"{w.resource.kind.lower()}/{w.resource.name}")
-             for w in inventory.workloads(namespace) if w.resource.kind in RESTARTABLE]
-    return f"kubectl -n {quote(namespace)} rollout restart {' '.join(names)}" if (
-        names) else None
+__all__ = ["NamespaceInput", "build_steps"]
 
 
 def preconditions_step(draft: NamespaceDraft) -> Step:
@@ -123,10 +56,9 @@ def preconditions_step(draft: NamespaceDraft) -> Step:
     be open before any pod is enrolled.
     """
     waypoints, qns = draft.waypoints, draft.quoted
-    netpols, originals = network_policy_updates(draft.inventory, draft.namespace)
+    netpols, patched = network_policy_updates(draft.inventory, draft.namespace)
     netpol_file = draft.files.add("01-network-policies.yaml", "apply", 1, netpols)
-    netpol_back = draft.files.add("01-network-policies.yaml", "rollback", 1,
-                                  _originals(originals))
+    netpol_back = draft.files.add("01-network-policies.yaml", "rollback", 1, originals(patched))
     return Step(
         number=1, title="Preconditions",
         actions=[f"mesh version {draft.data.mesh_version}: ambient is production-ready from "
@@ -134,7 +66,7 @@ def preconditions_step(draft: NamespaceDraft) -> Step:
                  "istio-cni and ztunnel run on every node (ambient profile installed)",
                  *(["Gateway API CRDs installed (waypoints are Gateway objects)"]
                    if waypoints else []),
-                 *([f"NetworkPolicies {', '.join(r.name for r in originals)}: allow TCP "
+                 *([f"NetworkPolicies {', '.join(r.name for r in patched)}: allow TCP "
                     f"15008 (HBONE) and the kubelet probe address {PROBE_SNAT_CIDR}"]
                    if netpols else ["no NetworkPolicy needs a change"]),
                  "no blocker left: nothing in the namespace needs a sidecar"],
@@ -145,7 +77,7 @@ def preconditions_step(draft: NamespaceDraft) -> Step:
                      "httproutes.gateway.networking.k8s.io"] if waypoints else [])],
         verify=["kubectl -n istio-system rollout status daemonset/ztunnel",
                 *([f"kubectl -n {qns} get networkpolicy "
-                   f"{' '.join(quote(r.name) for r in originals)} -o yaml | grep -c 15008"]
+                   f"{' '.join(quote(r.name) for r in patched)} -o yaml | grep -c 15008"]
                   if netpols else [])],
         rollback=[f"kubectl apply -f {quote(netpol_back)}"] if netpol_back else [
             "nothing to undo"])
@@ -184,6 +116,12 @@ class PolicyChanges:
 
     policies: PolicyRewrites
     routes: RouteConversions
+    identity: IdentityUpdates  # L4 policies that also allow the waypoint's principal
+    offered: list[dict[str, Any]]  # waypoint-only policies, applied by choice after step 5
+    #: Consumer-side routes of other namespaces moved here (AMA416).
+    moves: RouteMoves = field(default_factory=RouteMoves)
+    #: ServiceEntries bound to the egress waypoint (AMA105): original, labelled copy.
+    egress: list[tuple[Resource, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def created(self) -> list[dict[str, Any]]:
@@ -199,17 +137,51 @@ def policy_changes(draft: NamespaceDraft) -> PolicyChanges:
     taken = {(r.kind, r.name) for r in draft.inventory.in_namespace(draft.namespace)}
     policies = policy_rewrites(draft.own, draft.waypoints, taken)
     draft.manual.extend(policies.manual)
-    draft.manual.extend(hidden_client_identity(draft.own, draft.waypoints))
+    identity = identity_updates(draft.own, draft.identities)
+    draft.manual.extend(identity.manual)
+    services = {s.name: s for s in draft.inventory.services(draft.namespace)}
+    offered = waypoint_only_policies(policies.created, draft.identities, services,
+                                     draft.data.allow_direct)
     redundant = {r.name for r in subjects_of(draft.own, REDUNDANT_ROUTE_RULES)}
     routes = convert_virtual_services(draft.inventory, draft.namespace, redundant) if (
         draft.waypoints) else RouteConversions()
     draft.manual.extend(routes.manual)
-    return PolicyChanges(policies=policies, routes=routes)
+    moves = move_consumer_routes(draft.inventory, draft.namespace, subjects_of(
+        draft.data.findings, MOVE_TO_SERVICE_NAMESPACE_RULES))
+    draft.manual.extend(moves.manual)
+    entries = {(o.namespace, o.name): o for f in draft.own if fired(f, EGRESS_WAYPOINT_RULES)
+               for o in f.objects if o.kind == "ServiceEntry" and o.namespace == draft.namespace}
+    egress = egress_bindings([entries[k] for k in sorted(entries)], draft.waypoints)
+    draft.manual.extend(ManualItem(
+        object=r.ref, reason="ztunnel does not enforce outboundTrafficPolicy REGISTRY_ONLY: "
+        "before the restart, restrict egress with a NetworkPolicy (DNS and the external hosts "
+        "allowed) or route it through an egress waypoint", rows=["U-REGISTRY-ONLY"])
+        for r in subjects_of(draft.own, REGISTRY_ONLY_RULES))
+    return PolicyChanges(policies=policies, routes=routes, identity=identity, offered=offered,
+                         moves=moves, egress=egress)
 
 
 def _needs_experimental_retry(created: list[dict[str, Any]]) -> bool:
     return any("retry" in rule for c in created if c["kind"] == "HTTPRoute"
                for rule in c["spec"]["rules"])
+
+
+def _l4_lines(draft: NamespaceDraft, identity: IdentityUpdates) -> list[str]:
+    """L4 policies stay on ztunnel; those on caller identity also allow the waypoint."""
+    updated = {r.name for r in identity.originals}
+    return [*(f"{r.ref} stays on ztunnel and also allows {', '.join(principals)}: calls "
+              "through the waypoint reach ztunnel with the waypoint's identity "
+              "(U-WAYPOINT-IDENTITY)"
+              for r, principals in zip(identity.originals, identity.principals, strict=True)),
+            *(f"{r.ref} stays on ztunnel (L4 only)"
+              for r in subjects_of(draft.own, L4_POLICY_RULES) if r.name not in updated
+              or r.kind != "AuthorizationPolicy")]
+
+
+def _l4_files(draft: NamespaceDraft, identity: IdentityUpdates) -> tuple[str | None, str | None]:
+    """The L4 policies that also allow the waypoint, and their originals for the rollback."""
+    return (draft.files.add("03-l4-policies.yaml", "apply", 3, identity.updated),
+            draft.files.add("03-l4-policies.yaml", "rollback", 3, originals(identity.originals)))
 
 
 def policy_step(draft: NamespaceDraft, changes: PolicyChanges) -> Step:
@@ -221,135 +193,129 @@ def policy_step(draft: NamespaceDraft, changes: PolicyChanges) -> Step:
     qns, created, replaced_vs = draft.quoted, changes.created, changes.routes.replaced
     policies = changes.policies
     policy_file = draft.files.add("03-policies.yaml", "apply", 3, created)
+    l4_file, l4_back = _l4_files(draft, changes.identity)
     vs_cleanup = draft.files.add("03-replaced-virtualservices.yaml", "delete", 3,
                                  [delete_stub(r) for r in replaced_vs])
-    vs_back = draft.files.add("03-virtualservices.yaml", "rollback", 3, _originals(replaced_vs))
+    vs_back = draft.files.add("03-virtualservices.yaml", "rollback", 3, originals(replaced_vs))
+    moved = _relocations(draft, changes)
     return Step(
         number=3, title="Policy rewrites",
         actions=[*(f"{r.ref} → {c['kind']}/{draft.namespace}/{c['metadata']['name']} with "
-                   "targetRefs" for r, c in zip(policies.replaced, policies.created, strict=True)),
+                   f"targetRefs: {moved_reason(r)}"
+                   for r, c in zip(policies.replaced, policies.created, strict=True)),
                  *(f"{r.ref} → HTTPRoute (parentRefs: the Service)" for r in replaced_vs),
                  *(f"per-version Service {c['metadata']['name']} for a DestinationRule subset"
                    for c in changes.routes.created if c["kind"] == "Service"),
-                 *(f"{r.ref} stays on ztunnel (L4 only)"
-                   for r in subjects_of(draft.own, L4_POLICY_RULES)),
+                 *_l4_lines(draft, changes.identity),
                  *(["HTTPRoute `retry` needs Gateway API v1.2+ CRDs (experimental channel)"]
                    if _needs_experimental_retry(created) else []),
-                 *([] if created else ["nothing to rewrite"])],
-        apply=[p for p in (policy_file,) if p],
-        commands=[f"kubectl delete -f {quote(vs_cleanup)}  # right away: never keep a "
-                  "VirtualService and an HTTPRoute for one host"] if vs_cleanup else [],
+                 *moved.actions,
+                 *([] if created or l4_file or moved.apply else ["nothing to rewrite"])],
+        apply=[p for p in (policy_file, l4_file) if p] + moved.apply,
+        commands=[*([f"kubectl delete -f {quote(vs_cleanup)}  # right away: never keep a "
+                     "VirtualService and an HTTPRoute for one host"] if vs_cleanup else []),
+                  *moved.commands],
         verify=[f"kubectl -n {qns} get httproute,authorizationpolicy,requestauthentication",
                 f"istioctl analyze -n {qns}"] if created else [],
-        rollback=[*([f"kubectl apply -f {quote(vs_back)}"] if vs_back else []),
-                  *([f"kubectl delete -f {quote(policy_file)}"] if policy_file else [])]
+        rollback=[*(f"kubectl apply -f {quote(back)}" for back in (vs_back, l4_back) if back),
+                  *([f"kubectl delete -f {quote(policy_file)}"] if policy_file else []),
+                  *moved.rollback]
         or ["nothing to undo"])
 
 
 @dataclass
-class Enrolment:
-    """Step 4's changes and the files that hold them."""
+class Relocations:
+    """Step 3's part for objects moved here (AMA416) and ServiceEntries bound (AMA105)."""
 
-    bound_namespace: str | None  # the waypoint bound on the namespace, if any
-    bound_services: list[tuple[Resource, str]]  # (Service, its waypoint)
-    templates: list[Resource]  # workloads whose pod template loses its sidecar settings
-    after_restart: list[Resource]  # deleted right after the rolling restart
-    enrol_file: str | None
-    cleanup_file: str | None
-    rollback_file: str | None
+    actions: list[str]
+    apply: list[str]
+    commands: list[str]
+    rollback: list[str]
 
 
-def enrolment(draft: NamespaceDraft, replaced_policies: list[Resource]) -> Enrolment:
-    """Label the namespace (and Services) for ambient, clean pod templates, list deletions.
+def _relocations(draft: NamespaceDraft, changes: PolicyChanges) -> Relocations:
+    """Consumer-side routes copied here and their originals deleted; ServiceEntries bound.
 
-    Selector policies replaced in step 3, Sidecar objects and redundant VirtualServices are
-    deleted only after the restart: until then the sidecars still read them.
+    The originals go right after the copies, so one copy applies at a time; each change
+    comes with its way back.
     """
-    inventory, ns, files = draft.inventory, draft.namespace, draft.files
-    bound_ns = next((w.name for w in draft.waypoints if w.bound_by == "namespace"), None)
-    per_service = [w for w in draft.waypoints if w.bound_by == "service"]
-    services = [inventory.service(ns, w.services[0]) for w in per_service]
-    labelled = [(s, w.name) for s, w in zip(services, per_service, strict=True) if s is not None]
-    workloads, templates, workload_manual = workload_updates(inventory, ns)
-    draft.manual.extend(workload_manual)
-    enrol_file = files.add("04-enrolment.yaml", "apply", 4, [
-        namespace_object(inventory, ns, bound_ns),
-        *(service_with_waypoint(s, name) for s, name in labelled), *workloads])
-    after_restart = [*replaced_policies, *subjects_of(draft.own, DELETE_AFTER_RESTART)]
-    cleanup = files.add("04-after-restart.yaml", "delete", 4,
-                        [delete_stub(r) for r in after_restart])
-    ns_object = inventory.namespace_objects.get(ns)
-    rollback = files.add("04-enrolment.yaml", "rollback", 4, _originals(
-        ([ns_object] if ns_object else []) + [s for s, _ in labelled] + templates
-        + after_restart))
-    return Enrolment(bound_namespace=bound_ns, bound_services=labelled, templates=templates,
-                     after_restart=after_restart, enrol_file=enrol_file, cleanup_file=cleanup,
-                     rollback_file=rollback)
+    files, moves = draft.files, changes.moves
+    copies = files.add("03-moved-routes.yaml", "apply", 3, moves.created)
+    cleanup = files.add("03-moved-originals.yaml", "delete", 3,
+                        [delete_stub(r) for r in moves.originals])
+    back = files.add("03-moved-originals.yaml", "rollback", 3, originals(moves.originals))
+    bound = files.add("03-egress-bindings.yaml", "apply", 3,
+                      [body for _, body in changes.egress])
+    return Relocations(
+        actions=[*_moved_lines(draft, moves), *_egress_lines(changes.egress)],
+        apply=[p for p in (copies, bound) if p],
+        commands=[f"kubectl delete -f {quote(cleanup)}  # right after applying "
+                  f"{quote(copies or '')}: one copy applies at a time"] if cleanup else [],
+        rollback=[*([f"kubectl apply -f {quote(back)}"] if back else []),
+                  *([f"kubectl delete -f {quote(copies)}"] if copies else []),
+                  *(f"kubectl -n {quote(entry.namespace or draft.namespace)} label "
+                    f"serviceentry {quote(entry.name)} {USE_WAYPOINT_LABEL}-"
+                    for entry, _ in changes.egress)])
 
 
-def enrolment_step(draft: NamespaceDraft, change: Enrolment) -> Step:
-    """Step 4: ambient labels on, injection labels off, rolling restart, then the deletions."""
-    qns, bound_ns, after_restart = draft.quoted, change.bound_namespace, change.after_restart
-    labels = draft.inventory.namespace_labels(draft.namespace)
-    old_labels = [f"{k}={labels[k]}" for k in (INJECTION_LABEL, REVISION_LABEL) if k in labels]
-    restart = _restart_command(draft.inventory, draft.namespace)
-    return Step(
-        number=4, title="Enrolment",
-        actions=[f"namespace {draft.namespace}: istio.io/dataplane-mode=ambient"
-                 + (f", istio.io/use-waypoint={bound_ns}" if bound_ns else "")
-                 + (f"; remove {', '.join(old_labels)}" if old_labels else ""),
-                 *(f"Service {s.name}: istio.io/use-waypoint={name}"
-                   for s, name in change.bound_services),
-                 *(f"{r.ref}: pod template without sidecar settings" for r in change.templates),
-                 "rolling restart: new pods start without a sidecar (M-ONBOARDING)",
-                 *([f"right after the restart, delete {', '.join(r.ref for r in after_restart)}"
-                    " (selector L7 policies left on ztunnel deny all traffic)"]
-                   if after_restart else [])],
-        apply=[change.enrol_file] if change.enrol_file else [],
-        commands=[f"kubectl label namespace {qns} {INJECTION_LABEL}- {REVISION_LABEL}-",
-                  *([restart] if restart else []),
-                  *([f"kubectl delete -f {quote(change.cleanup_file)}"]
-                    if change.cleanup_file else [])],
-        verify=[f"istioctl ztunnel-config workloads --namespace {qns}  # protocol HBONE",
-                f"kubectl -n {qns} get pods -L istio.io/dataplane-mode,istio.io/use-waypoint",
-                f"kubectl -n {qns} get pods -o jsonpath='{{range .items[*]}}{{.metadata.name}} "
-                "{.spec.containers[*].name}{\"\\n\"}{end}' | grep istio-proxy || true"],
-        rollback=[f"kubectl label namespace {qns} istio.io/dataplane-mode- "
-                  "istio.io/use-waypoint-"
-                  + (f" {' '.join(quote(label) for label in old_labels)}" if old_labels else ""),
-                  *([f"kubectl apply -f {quote(change.rollback_file)}"]
-                    if change.rollback_file else []),
-                  *([restart] if restart else [])])
+def _egress_lines(egress: list[tuple[Resource, dict[str, Any]]]) -> list[str]:
+    return [f"{entry.ref}: {USE_WAYPOINT_LABEL}={body['metadata']['labels'][USE_WAYPOINT_LABEL]}"
+            " (the waypoint is its egress gateway, U-EGRESS-WAYPOINT; sidecar clients never use "
+            "a waypoint, so only ambient clients go through it)" for entry, body in egress]
 
 
-def verify_step(draft: NamespaceDraft) -> Step:
-    """Step 5: the whole namespace runs in ambient (and L7 works at the waypoint)."""
+def _moved_lines(draft: NamespaceDraft, moves: RouteMoves) -> list[str]:
+    return [f"{r.ref} → {c['kind']}/{draft.namespace}/{c['metadata']['name']}: moved here, "
+            f"then deleted in {r.namespace} (a waypoint reads routes only in the service's "
+            "namespace or its own, U-WAYPOINT-ROUTE-NAMESPACE)"
+            for r, c in zip(moves.originals, moves.created, strict=True)]
+
+
+def _offer_lines(offered: list[dict[str, Any]], allow_direct: tuple[str, ...]) -> list[str]:
+    if not offered:
+        return []
+    names = ", ".join(o["metadata"]["name"] for o in offered)
+    return [f"offered, apply only if you choose to: {names} (DENY on ztunnel for every caller "
+            "but the waypoint" + (f" and {', '.join(allow_direct)}" if allow_direct else "")
+            + "), so a call straight to a pod cannot skip the L7 policy moved to the waypoint "
+            "(U-WAYPOINT-BYPASS); callers that skip the waypoint are denied: sidecar clients "
+            "not yet moved, ingress gateways without istio.io/ingress-use-waypoint, plaintext "
+            "clients such as metrics scrapers (keep some with --allow-direct)"]
+
+
+def verify_step(draft: NamespaceDraft, offered: list[dict[str, Any]]) -> Step:
+    """Step 5: the whole namespace runs in ambient (and L7 works at the waypoint).
+
+    The waypoint-only policies are offered here, as a file applied by choice: they deny
+    every caller that skips the waypoint, which is right only once every caller has moved.
+    """
     waypoints, qns = draft.waypoints, draft.quoted
+    offer = draft.files.add("05-offered-waypoint-only.yaml", "apply", 5, offered)
     return Step(
         number=5, title="Verify",
         actions=["pods run without an istio-proxy container and ztunnel lists them (HBONE)",
                  *(["L7 behaviour (routes, JWT, authorization, telemetry) works at the "
-                    "waypoint"] if waypoints else [])],
+                    "waypoint"] if waypoints else []),
+                 *_offer_lines(offered, draft.data.allow_direct)],
+        commands=[f"kubectl apply -f {quote(offer)}  # offered: only callers through the "
+                  "waypoint reach the pods"] if offer else [],
         verify=[f"istioctl ztunnel-config workloads --namespace {qns}",
                 *([f"istioctl waypoint status -n {qns}"] if waypoints else []),
                 f"kubectl -n {qns} get pods -L istio.io/dataplane-mode",
                 f"asm-advisor analyze <manifests with {qns}/*.yaml applied>  # current: ambient"],
-        rollback=["roll back steps 4, 3, 2 and 1, in that order"])
+        rollback=[*([f"kubectl delete -f {quote(offer)}",
+                     "if you applied the offered policies, delete them first (command below)"]
+                    if offer else []), "roll back steps 4, 3, 2 and 1, in that order"])
 
 
 def review_items(draft: NamespaceDraft) -> list[ManualItem]:
-    """What the findings ask a person to decide: ingress routes, risky filters, downtime.
+    """What the findings ask a person to decide: risky filters, downtime.
 
-    Ingress gateway traffic skips the waypoint unless labelled; L7 authorization has no
-    zero-downtime migration, so it needs a maintenance window.
+    L7 authorization has no zero-downtime migration, so it needs a maintenance window.
+    (Services an ingress route sends traffic to are labelled in step 4 instead.)
     """
     ns, own = draft.namespace, draft.own
-    items = []
-    if draft.waypoints and subjects_of(own, INGRESS_ONLY_RULES):
-        items.append(ManualItem(
-            object=f"Namespace/{ns}", reason="ingress gateway traffic skips the waypoint: label "
-            "the namespace or Services istio.io/ingress-use-waypoint=true if waypoint policies "
-            "must apply to it", rows=["L-ROUTING", "L-SECURITY"]))
+    items: list[ManualItem] = []
     for rule, reason in RISKY_RULES:
         items.extend(ManualItem(object=resource.ref, reason=reason, rows=["L-EXTENSIBILITY"])
                      for resource in subjects_of(own, (rule,)))
@@ -369,7 +335,7 @@ def build_steps(data: NamespaceInput) -> tuple[list[Step], list[Manifest], list[
     preconditions, waypoints = preconditions_step(draft), waypoints_step(draft)
     changes = policy_changes(draft)
     policies = policy_step(draft, changes)
-    enrol = enrolment_step(draft, enrolment(draft, changes.policies.replaced))
-    steps = [preconditions, waypoints, policies, enrol, verify_step(draft)]
+    enrol = enrolment_step(draft, enrolment(draft, changes.policies))
+    steps = [preconditions, waypoints, policies, enrol, verify_step(draft, changes.offered)]
     manual = sorted([*draft.manual, *review_items(draft)], key=lambda m: (m.object, m.reason))
     return steps, draft.files.manifests, manual

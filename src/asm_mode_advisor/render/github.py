@@ -44,6 +44,8 @@ def annotation(reason: Reason, root_path: str | None = None,
         properties += [f"file={escape_property(path)}", f"line={location_line(reason)}"]
     properties.append(f"title={escape_property(f'{reason.rule_id} {reason.rule_name}')}")
     message = f"{reason.message} [{', '.join(reason.matrix_rows)}]"
+    if reason.enforcement is not None:
+        message += f"\n{reason.enforcement.line()}"  # a second line of the annotation
     return f"::{LEVELS[reason.severity]} {','.join(properties)}::{escape_data(message)}"
 
 

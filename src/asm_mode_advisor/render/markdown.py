@@ -38,14 +38,16 @@ def where(reason: Reason) -> str:
 
 
 def item(reason: Reason) -> str:
-    """One finding as a list item."""
+    """One finding as a list item (and its enforcement as a nested item, when it has one)."""
     location = where(reason)
     known = " _(in baseline)_" if reason.baseline else ""
     if reason.suppressed:
         known += f" _(suppressed by {reason.suppressed_by or 'config'})_"
+    enforced = ("" if reason.enforcement is None
+                else f"\n  - {md_text(reason.enforcement.line())}")
     return (f"- **{reason.rule_id}** {md_text(reason.message)}"
             + (f" — {location}" if location else "")
-            + f" [{', '.join(reason.matrix_rows)}]{known}")
+            + f" [{', '.join(reason.matrix_rows)}]{known}{enforced}")
 
 
 def _counts(reasons: list[Reason]) -> dict[str, int]:

@@ -92,11 +92,20 @@ def result(reason: Reason, index: dict[str, int], uri: str) -> dict[str, Any]:
     first = reason.objects[0]
     qualified = "/".join(part for part in (first.kind, first.namespace, first.name) if part)
     artifact = _artifact(uri)
+    enforcement = reason.enforcement
+    enforced = "" if enforcement is None else f" {enforcement.line()}."
+    properties: dict[str, Any] = {"effect": reason.effect,
+                                  "matrixRows": list(reason.matrix_rows),
+                                  "fieldPath": [str(p) for p in reason.field_path]}
+    if enforcement is not None:
+        properties["enforcement"] = {
+            "today": enforcement.today.value, "afterMove": enforcement.after_move.value,
+            "change": enforcement.change.value, "detail": enforcement.detail}
     return {
         "ruleId": reason.rule_id,
         "ruleIndex": index[reason.rule_id],
         "level": reason.severity,
-        "message": {"text": f"{reason.message}. [{', '.join(reason.matrix_rows)}]"},
+        "message": {"text": f"{reason.message}.{enforced} [{', '.join(reason.matrix_rows)}]"},
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": artifact,
@@ -106,8 +115,7 @@ def result(reason: Reason, index: dict[str, int], uri: str) -> dict[str, Any]:
                                   "kind": "resource"}],
         }],
         "partialFingerprints": {FINGERPRINT_KEY: reason.fingerprint},
-        "properties": {"effect": reason.effect, "matrixRows": list(reason.matrix_rows),
-                       "fieldPath": [str(p) for p in reason.field_path]},
+        "properties": properties,
     }
 
 

@@ -20,7 +20,7 @@ from asm_mode_advisor.report import NamespaceVerdict, Reason, Report
 from asm_mode_advisor.text import safe_line
 
 MODE_STYLE = {"sidecar": "yellow", "ambient": "green", "ambient-waypoint": "cyan",
-              "conflict": "red", "none": "dim"}
+              "conflict": "red", "none": "dim", "not-applicable": "dim"}
 EFFECT_MARK = {"blocks-ambient": "✗", "needs-waypoint": "◆", "favours-ambient": "✓",
                "migration-chore": "•", "info": "·"}
 EFFECT_WORDS = {"blocks-ambient": "blocks ambient", "needs-waypoint": "needs waypoint",
@@ -241,7 +241,8 @@ def fails(reason: Reason, rank: int | None) -> bool:
 def failing_count(report: Report, fail_on: str | None) -> int:
     """Findings that fail the gate, once each, as ``gate.failing`` counts them."""
     rank = threshold(fail_on)
-    return len({r.fingerprint for v in report.namespaces for r in v.reasons if fails(r, rank)})
+    return len({r.fingerprint for v in report.namespaces if v.gated for r in v.reasons
+                if fails(r, rank)})
 
 
 def legend(fail_on: str | None) -> str:
@@ -267,6 +268,8 @@ def _reason_rows(verdict: NamespaceVerdict, rank: int | None = None) -> list[Row
         if reason.suppressed:
             text.append((f" (suppressed by {reason.suppressed_by or 'config'})", "yellow"))
         rows.append((label, text))
+        if reason.enforcement is not None:
+            rows.append(([("", "")], [(f"↳ {reason.enforcement.line()}", "dim")]))
     for rule_id, count in sorted(shown.items()):
         if count > MAX_REASONS_PER_RULE:
             rows.append(([("         ", "")], [(
@@ -283,7 +286,7 @@ def _details(verdict: NamespaceVerdict, color: bool,
                (verdict.recommendation, "bold " + MODE_STYLE.get(verdict.recommendation, "")),
                (f"  (now: {verdict.current_mode}, {verdict.objects} objects)", "bold")]
     yield from _wrapped(heading, WIDTH, [], "", color)
-    rows = _reason_rows(verdict, rank)
+    rows = _reason_rows(verdict, rank if verdict.gated else None)
     if verdict.incomplete:
         rows.insert(0, ([(f"  {INCOMPLETE_MARK}", "bold red")], [(partial_note(verdict), "red")]))
     for waypoint in verdict.waypoints:

@@ -9,15 +9,20 @@ from __future__ import annotations
 from asm_mode_advisor.rules import (
     conformance,
     conformance_labels,
+    egress,
     extensions,
+    gateways,
     namespace_state,
     observability,
     routing,
     security,
     topology,
+    traffic,
+    waypoint_effects,
     workloads,
 )
 from asm_mode_advisor.rules._base import (
+    DEFAULT_WAYPOINT_NAME,
     Check,
     Context,
     Detector,
@@ -25,10 +30,11 @@ from asm_mode_advisor.rules._base import (
     Rule,
     namespace_modes,
     recommend,
+    waypoint_targets,
 )
 
-MODULES = (routing, security, observability, extensions, topology, workloads, namespace_state,
-           conformance, conformance_labels)
+MODULES = (routing, security, observability, extensions, gateways, egress, topology, workloads,
+           namespace_state, conformance, conformance_labels, waypoint_effects, traffic)
 
 ALL_RULES: tuple[Rule, ...] = tuple(sorted((rule for m in MODULES for rule in m.RULES),
                                            key=lambda rule: rule.id))
@@ -43,5 +49,6 @@ def get(id_or_name: str) -> Rule | None:
     return RULES_BY_ID.get(id_or_name.upper()) or RULES_BY_NAME.get(id_or_name.lower())
 
 
-__all__ = ["ALL_RULES", "CHECKS", "DETECTORS", "Check", "Context", "Detector", "Finding", "Rule",
-           "get", "namespace_modes", "recommend"]
+__all__ = ["ALL_RULES", "CHECKS", "DEFAULT_WAYPOINT_NAME", "DETECTORS", "Check", "Context",
+           "Detector", "Finding", "Rule", "get", "namespace_modes", "recommend",
+           "waypoint_targets"]

@@ -82,8 +82,8 @@ def accepts(gateway: Resource, traffic: str) -> bool:
 
 
 def service_binding(inventory: ScopedInventory, namespace: str, service: str) -> Binding | None:
-    """The binding that applies to a Service: its own label, else its namespace's."""
-    found = inventory.service(namespace, service)
+    """The binding of a Service or ServiceEntry: its own label, else its namespace's."""
+    found = inventory.service(namespace, service) or inventory.service_entry(namespace, service)
     if found is not None and USE_WAYPOINT_LABEL in found.labels:
         return binding_of(found, found.labels, "service", label_path())
     namespace_object = inventory.namespace_objects.get(namespace)
@@ -121,15 +121,17 @@ def namespace_has_waypoint(inventory: ScopedInventory, namespace: str) -> bool:
 def ambient_namespaces(inventory: ScopedInventory, context: Context,
                        detected: Sequence[Finding]) -> set[str]:
     """Namespaces the conformance checks apply to, per ``--assume-mode``."""
-    if context.assume_mode == AssumeMode.AMBIENT:
-        return set(inventory.namespaces)
+    # Assumed modes cover only advised namespaces: a system or empty one is never assumed
+    # ambient (one really labelled ambient is still checked).
     labelled = {ns for ns in inventory.namespaces if inventory.current_mode(ns) is Mode.AMBIENT}
+    if context.assume_mode == AssumeMode.AMBIENT:
+        return labelled | set(inventory.advised_namespaces)
     if context.assume_mode != AssumeMode.RECOMMENDED:
         return labelled
     blocked = {f.namespace for f in detected if f.effect is Effect.BLOCKS_AMBIENT}
     if None in blocked:
         return labelled
-    return labelled | {ns for ns in inventory.namespaces
+    return labelled | {ns for ns in inventory.advised_namespaces
                        if ns not in blocked and inventory.current_mode(ns) is not Mode.CONFLICT}
 
 

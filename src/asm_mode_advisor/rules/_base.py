@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from asm_mode_advisor.domain import AssumeMode
+from asm_mode_advisor.enforcement import Enforcement
 from asm_mode_advisor.kinds import parse_read
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION, ROWS_BY_ID
 from asm_mode_advisor.model import Effect, Mode, Resource, Severity
 from asm_mode_advisor.needs import NEEDS, Need
 from asm_mode_advisor.rules._scoped import ScopedInventory
+from asm_mode_advisor.traffic.graph import TrafficEvidence
 
 #: Where the rule docs are published (one page per rule id).
 DOCS_BASE = "https://github.com/asm-advisor/asm-advisor/blob/main/docs/rules.md"
@@ -33,6 +35,8 @@ class Context:
     assume_mode: AssumeMode = AssumeMode.LABELS
     #: ``Kind.group`` of kinds the source could not read (403 in a scan).
     unread: frozenset[str] = frozenset()
+    #: Who calls whom (manifests, and Prometheus when asked); None: no graph was built.
+    traffic: TrafficEvidence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class Finding:
     severity: Severity = Severity.NOTE
     path: FieldPath = ()  # the offending field inside the first object, when known
     extra_rows: tuple[str, ...] = field(default=())
+    #: Which proxy applies the object today and after the move (policies and routes).
+    enforcement: Enforcement | None = None
 
     @property
     def effect(self) -> Effect:
@@ -141,10 +147,13 @@ class Rule(BaseModel):
                 namespace: str | None = None, services: Sequence[str] = (),
                 workloads: Sequence[str] = (), path: FieldPath = (),
                 severity: Severity | None = None,
-                objects: Sequence[Resource] = (), mesh_wide: bool = False) -> Finding:
+                objects: Sequence[Resource] = (), mesh_wide: bool = False,
+                rows: Sequence[str] = (),
+                enforcement: Enforcement | None = None) -> Finding:
         """Build a finding with this rule's id, rows and severity filled in.
 
-        ``mesh_wide`` findings apply to every namespace (multi-cluster, mesh version).
+        ``mesh_wide`` findings apply to every namespace (multi-cluster, mesh version);
+        ``rows`` adds matrix rows this finding rests on beyond the rule's own.
         """
         subjects = ((resource,) if resource is not None else ()) + tuple(objects)
         if mesh_wide:
@@ -155,7 +164,8 @@ class Rule(BaseModel):
             rule=self, message=message, namespace=namespace,
             objects=subjects, services=tuple(sorted(set(services))),
             workloads=tuple(sorted(set(workloads))), path=path,
-            severity=severity or self.severity)
+            severity=severity or self.severity, extra_rows=tuple(rows),
+            enforcement=enforcement)
 
 
 #: Every workload kind, in the order rule docs list them (``kinds.WORKLOAD_KINDS`` as a tuple).
@@ -240,3 +250,23 @@ def _cheapest(effects: set[Effect]) -> Mode:
     if Effect.NEEDS_WAYPOINT in effects:
         return Mode.AMBIENT_WAYPOINT
     return Mode.AMBIENT
+
+
+#: The waypoint planned in a namespace that has none yet (the verdict and checks share it).
+DEFAULT_WAYPOINT_NAME = "waypoint"
+
+
+def waypoint_targets(findings: Iterable[Finding],
+                     services: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """``(services, workloads)`` a namespace's planned waypoint serves, from its findings.
+
+    Only needs-waypoint findings count; one that names neither a service nor a workload
+    (a namespace-wide need) puts every Service of ``services`` behind the waypoint. The verdict
+    and the checks about a planned waypoint both call this, so they never disagree.
+    """
+    l7 = [f for f in findings if f.effect is Effect.NEEDS_WAYPOINT]
+    named = {s for f in l7 for s in f.services}
+    if any(not f.services and not f.workloads for f in l7):
+        named.update(services)
+    workloads = {w for f in l7 if not f.services for w in f.workloads}
+    return frozenset(named), frozenset(workloads)

@@ -14,8 +14,8 @@ from collections.abc import Collection
 from typing import Any
 
 from asm_mode_advisor.inventory import Inventory, Workload
-from asm_mode_advisor.kinds import WORKLOAD_KINDS
-from asm_mode_advisor.model import Mode, Resource
+from asm_mode_advisor.kinds import GATEWAY_API, WORKLOAD_KINDS
+from asm_mode_advisor.model import Mode, Resource, as_str
 
 
 class NotDeclaredError(Exception):
@@ -78,6 +78,16 @@ class ScopedInventory:
         return self._inventory.namespaces
 
     @property
+    def control_plane_namespaces(self) -> frozenset[str]:
+        """The root namespace, the usual control-plane ones and any that runs istiod."""
+        return self._inventory.control_plane_namespaces
+
+    @property
+    def advised_namespaces(self) -> list[str]:
+        """The namespaces that get mode advice (no system, control-plane or empty ones)."""
+        return self._inventory.advised_namespaces
+
+    @property
     def namespace_objects(self) -> dict[str, Resource]:
         """Namespace objects by name (their labels say the mode)."""
         return self._inventory.namespace_objects
@@ -104,9 +114,21 @@ class ScopedInventory:
         """The Service ``namespace/name`` if it is in the input."""
         return self._inventory.service(namespace, name)
 
+    def service_entry(self, namespace: str, name: str) -> Resource | None:
+        """The ServiceEntry ``namespace/name`` if it is in the input (a waypoint binds it too)."""
+        return next((r for r in self._inventory.of_kind("ServiceEntry", namespace)
+                     if r.name == name), None)
+
     def waypoints(self, namespace: str | None = None) -> list[Resource]:
         """Gateway API Gateways of class ``istio-waypoint``."""
         return self._inventory.waypoints(namespace)
+
+    def gateway_class(self, namespace: str, name: str) -> str | None:
+        """``gatewayClassName`` of the Gateway API Gateway ``namespace/name`` (None: absent)."""
+        for gateway in self._inventory.of_kind("Gateway", namespace, group=GATEWAY_API):
+            if gateway.name == name:
+                return as_str(gateway.spec.get("gatewayClassName"))
+        return None
 
     def select_workloads(self, namespace: str, selector: dict[str, Any] | None) -> list[Workload]:
         """Workloads (of any kind) in ``namespace`` whose pod labels match ``selector``."""

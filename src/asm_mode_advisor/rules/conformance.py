@@ -82,13 +82,19 @@ spec:
 SELECTOR_AUTHZ = Rule(
     id="AMA502", name="l7-authz-on-ztunnel",
     title="L7 AuthorizationPolicy is enforced by ztunnel in an ambient namespace",
-    need="l7-authorization", severity=Severity.ERROR, kinds=("AuthorizationPolicy",),
+    need="l7-authorization", rows=("L-SECURITY", "M-SECURITY", "U-AUTHZ-ZTUNNEL"),
+    severity=Severity.ERROR, kinds=("AuthorizationPolicy",),
     reads=specs("AuthorizationPolicy"),
     rationale=(
         "An AuthorizationPolicy bound by `selector` (or to the whole namespace) is enforced by "
-        "ztunnel. Ztunnel cannot match HTTP attributes: an ALLOW policy with L7 rules turns "
-        "into deny-all, and a DENY policy's L7 rules match nothing. Bind it to the waypoint "
-        "with `targetRefs` instead."),
+        "ztunnel, which cannot match HTTP attributes. istiod's conversion "
+        "(https://github.com/istio/istio/blob/master/pilot/pkg/serviceregistry/ambient/"
+        "authorization.go) drops an ALLOW rule with HTTP attributes (the L4 rules still allow; "
+        "with none left the workloads deny all calls), enforces a DENY rule without its HTTP "
+        "attributes (broader) or never matches it when a whole clause was HTTP-only (an "
+        "HTTP-only DENY denies nothing), and does not send CUSTOM or AUDIT at all. The "
+        "message states the computed change. Bind it to the waypoint with `targetRefs` "
+        "instead."),
     triggers=(AMBIENT_NAMESPACE_EXAMPLE + """apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: get-only, namespace: shop}
@@ -108,13 +114,15 @@ spec:
 SELECTOR_IGNORED = Rule(
     id="AMA503", name="selector-ignored-by-waypoint",
     title="Policy bound by selector is ignored by the waypoint",
-    need="l7-authorization", rows=("L-SECURITY", "L-OBSERVABILITY", "L-EXTENSIBILITY"),
+    need="l7-authorization",
+    rows=("U-WAYPOINT-TARGETREFS", "L-SECURITY", "L-OBSERVABILITY", "L-EXTENSIBILITY"),
     severity=Severity.WARNING, kinds=SELECTOR_POLICY_KINDS,
     reads=specs(*SELECTOR_POLICY_KINDS),
     rationale=(
         "Waypoints apply policies attached with `targetRefs` (to the waypoint Gateway or to a "
         "Service); they ignore `selector`. A selector-bound RequestAuthentication, Telemetry "
-        "or WasmPlugin in an ambient namespace therefore does nothing even with a waypoint."),
+        "or WasmPlugin in an ambient namespace therefore does nothing even with a waypoint "
+        "(https://istio.io/latest/docs/ambient/migrate/before-you-begin/)."),
     triggers=("""apiVersion: v1
 kind: Namespace
 metadata:
@@ -133,7 +141,8 @@ spec:
 ENVOYFILTER_AMBIENT = Rule(
     id="AMA504", name="envoyfilter-in-ambient",
     title="EnvoyFilter aimed at application pods in an ambient namespace",
-    need="sidecar-envoyfilter", severity=Severity.ERROR, kinds=("EnvoyFilter",),
+    need="sidecar-envoyfilter", rows=("U-ENVOYFILTER-AMBIENT", "L-EXTENSIBILITY"),
+    severity=Severity.ERROR, kinds=("EnvoyFilter",),
     reads=specs("EnvoyFilter"),
     rationale=(
         "Ambient pods have no sidecar, so an EnvoyFilter patching SIDECAR_INBOUND, "
@@ -235,15 +244,20 @@ def _l7_findings(inventory: ScopedInventory, detected: Sequence[Finding],
 
 
 def _ztunnel_authz(policy: Resource, source: Finding) -> Finding:
+    """AMA502 in the words of the detector's computed change (``source.enforcement``)."""
     action = AuthorizationPolicy(policy).action
-    effect = {"ALLOW": "turns it into deny-all",
-              "DENY": "drops its L7 rules, so it denies nothing"}.get(
-        action, f"does not enforce {action}")
+    enforcement = source.enforcement
+    if action in ("CUSTOM", "AUDIT"):
+        effect = f"ztunnel does not support {action}, so nobody enforces it"
+    elif enforcement is not None and enforcement.detail:
+        effect = enforcement.detail.removeprefix("on ztunnel ")
+    else:
+        effect = "ztunnel drops its HTTP attributes"
     scope = "by selector" if _selector_bound(policy) else "to the whole namespace"
     return SELECTOR_AUTHZ.finding(
-        policy, f"{policy.ref} ({action}) is bound {scope}, so ztunnel enforces it and "
+        policy, f"{policy.ref} ({action}) is bound {scope}, so ztunnel enforces it: "
                 f"{effect}; bind it to the waypoint with targetRefs",
-        services=source.services,
+        services=source.services, enforcement=enforcement,
         path=("spec", "selector") if _selector_bound(policy) else source.path)
 
 

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from asm_mode_advisor.model import Resource
 from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule, specs
 from asm_mode_advisor.rules._scoped import ScopedInventory
+from asm_mode_advisor.rules.gateways import gateway_bound
 from asm_mode_advisor.views import EnvoyFilter, WasmPlugin
 
 #: EnvoyFilter patch contexts that reach application proxies.
 APP_CONTEXTS = frozenset({"SIDECAR_INBOUND", "SIDECAR_OUTBOUND", "ANY", ""})
-#: Pod labels that mark Istio gateways rather than applications.
-GATEWAY_POD_LABELS = ("istio", "gateway.networking.k8s.io/gateway-name",
-                      "gateway.istio.io/managed")
 
 WASM = Rule(
     id="AMA130", name="wasm-plugin",
@@ -22,7 +20,9 @@ WASM = Rule(
     reads=specs("WasmPlugin"),
     rationale=(
         "WasmPlugins run inside an Envoy. In ambient the only Envoy in the path is the "
-        "waypoint, which reads WasmPlugins through `targetRefs` (it ignores `selector`)."),
+        "waypoint, which reads WasmPlugins through `targetRefs` (it ignores `selector`; "
+        "https://istio.io/latest/docs/ambient/migrate/migrate-policies/). One bound to a "
+        "gateway runs in the gateway's Envoy in both modes (AMA413)."),
     triggers=("""
 apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
@@ -36,12 +36,15 @@ spec:
 ENVOYFILTER_WAYPOINT = Rule(
     id="AMA131", name="envoyfilter-on-waypoint",
     title="EnvoyFilter attached to a waypoint is high risk (Alpha)",
-    need="waypoint-envoyfilter", kinds=("EnvoyFilter",),
+    need="waypoint-envoyfilter",
+    rows=("U-ENVOYFILTER-AMBIENT", "L-EXTENSIBILITY"), kinds=("EnvoyFilter",),
     reads=specs("EnvoyFilter"),
     rationale=(
         "EnvoyFilter with `targetRefs` to a waypoint Gateway or Service is Alpha and its "
         "behaviour changed between releases (off in 1.26, back in 1.27). It needs a waypoint "
-        "and a test on the exact ASM version; prefer a first-class API or WasmPlugin."),
+        "and a test on the exact ASM version; prefer a first-class API or WasmPlugin (the "
+        "migration guide says EnvoyFilter is not supported on waypoints: "
+        "https://istio.io/latest/docs/ambient/migrate/migrate-policies/)."),
     triggers=("""
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
@@ -57,13 +60,15 @@ spec:
 ENVOYFILTER_SIDECAR = Rule(
     id="AMA301", name="envoyfilter-app-pods",
     title="EnvoyFilter aimed at application sidecars has no ambient equivalent",
-    need="sidecar-envoyfilter", kinds=("EnvoyFilter",),
+    need="sidecar-envoyfilter",
+    rows=("U-ENVOYFILTER-AMBIENT", "L-EXTENSIBILITY"), kinds=("EnvoyFilter",),
     reads=specs("EnvoyFilter"),
     rationale=(
         "An EnvoyFilter that patches application sidecars (a workloadSelector on app pods, "
         "or namespace-wide with SIDECAR_* or ANY contexts) is silently ignored after moving "
         "to ambient: there is no sidecar left to patch. Keep the namespace on sidecars until "
-        "the filter is replaced (WasmPlugin, a first-class API) or deleted."),
+        "the filter is replaced (WasmPlugin, a first-class API) or deleted "
+        "(https://istio.io/latest/docs/ambient/migrate/migrate-policies/)."),
     triggers=("""
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
@@ -95,30 +100,26 @@ def detect_wasm(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Every WasmPlugin outside the root namespace needs a waypoint where its workloads go."""
     for resource in inventory.of_kind("WasmPlugin"):
         plugin = WasmPlugin(resource)
-        if _is_gateway(plugin.selector_labels):
-            continue  # aimed at a gateway's own Envoy, not at application traffic
+        if gateway_bound(inventory, resource) is not None:
+            continue  # aimed at a gateway's own Envoy, not at application traffic (AMA413)
         url = plugin.url
         yield WASM.finding(resource, f"{plugin.ref} extends the proxy with Wasm"
                                      + (f" ({url})" if url else ""),
                            services=inventory.policy_services(resource), path=("spec",))
 
 
-def _is_gateway(labels: dict[str, str]) -> bool:
-    return any(key in labels for key in GATEWAY_POD_LABELS)
-
-
 def detect_envoy_filters(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """EnvoyFilters on waypoints (risky) and on application sidecars (blocker)."""
     for resource in inventory.of_kind("EnvoyFilter"):
         envoy_filter = EnvoyFilter(resource)
+        if gateway_bound(inventory, resource) is not None:
+            continue  # an ingress/egress gateway Envoy, which exists in both modes (AMA413)
         if envoy_filter.target_refs:
             yield ENVOYFILTER_WAYPOINT.finding(
                 resource, f"{envoy_filter.ref} patches a waypoint via targetRefs",
                 services=envoy_filter.targeted_services, path=("spec", "targetRefs"))
             continue
         labels = envoy_filter.selector_labels
-        if _is_gateway(labels):
-            continue  # an ingress/egress gateway Envoy, which exists in both modes
         contexts = [(index, context or "ANY") for index, context in envoy_filter.patch_contexts
                     if context in APP_CONTEXTS]
         if not contexts:

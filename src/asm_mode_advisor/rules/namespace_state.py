@@ -281,7 +281,7 @@ DETECTORS = (
 def check_mixed_modes(inventory: ScopedInventory, _: Context,
                       detected: Sequence[Finding]) -> Iterator[Finding]:
     """Every namespace the detectors leave off sidecars, when some other one stays on them."""
-    modes = namespace_modes(inventory.namespaces, detected)
+    modes = namespace_modes(inventory.advised_namespaces, detected)
     staying = [namespace for namespace, mode in modes.items() if mode is Mode.SIDECAR]
     if not staying:
         return

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from asm_mode_advisor.rules._base import Context, Detector, Finding, Rule, specs
 from asm_mode_advisor.rules._scoped import ScopedInventory
+from asm_mode_advisor.rules.gateways import gateway_bound
 from asm_mode_advisor.views import Telemetry
 
 L7_TELEMETRY = Rule(
@@ -16,7 +17,9 @@ L7_TELEMETRY = Rule(
     rationale=(
         "Ztunnel reports L4 data only (addresses, ports, bytes). Distributed tracing and full "
         "HTTP request logs come from a waypoint in ambient, and the waypoint reads Telemetry "
-        "only through `targetRefs`. Metrics-only Telemetry is not affected."),
+        "only through `targetRefs` (https://istio.io/latest/docs/reference/config/telemetry/). "
+        "Metrics-only Telemetry is not affected, and neither is one that only switches data "
+        "off (`disabled: true`, `disableSpanReporting: true`, `randomSamplingPercentage: 0`)."),
     triggers=("""
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry
@@ -45,7 +48,8 @@ MESH_DEFAULT_TELEMETRY = Rule(
         "A Telemetry in the root namespace with no selector is a mesh default, not a need of "
         "any one namespace, so it does not call for a waypoint everywhere. In ambient, "
         "namespaces without a waypoint report connections (L4) only; those that must keep "
-        "HTTP traces or request logs need a waypoint and a Telemetry attached to it."),
+        "HTTP traces or request logs need a waypoint and a Telemetry attached to it "
+        "(https://istio.io/latest/docs/reference/config/telemetry/)."),
     triggers=("""
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry
@@ -63,8 +67,8 @@ def detect_telemetry(inventory: ScopedInventory, _: Context) -> Iterator[Finding
     """Telemetry objects that configure tracing or access logging."""
     for telemetry in inventory.of_kind("Telemetry"):
         used = Telemetry(telemetry).l7_sections
-        if not used:
-            continue
+        if not used or gateway_bound(inventory, telemetry) is not None:
+            continue  # switches L7 data off only, or a gateway's own (AMA413)
         label = " and ".join("tracing" if k == "tracing" else "access logging" for k in used)
         if inventory.is_mesh_wide(telemetry):
             yield MESH_DEFAULT_TELEMETRY.finding(

@@ -128,7 +128,7 @@ DETECTORS = (Detector(detect_jobs, (JOBS,)), Detector(detect_server_first, (SERV
 def check_l4_only(inventory: ScopedInventory, _: Context,
                   detected: Sequence[Finding]) -> Iterator[Finding]:
     """Namespaces where the detectors found nothing that needs L7 or blocks ambient."""
-    for namespace, mode in namespace_modes(inventory.namespaces, detected).items():
+    for namespace, mode in namespace_modes(inventory.advised_namespaces, detected).items():
         if mode is Mode.AMBIENT:
             yield L4_ONLY.finding(
                 inventory.namespace_objects.get(namespace), f"namespace {namespace} needs no "

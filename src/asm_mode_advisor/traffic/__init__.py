@@ -1,0 +1,1 @@
+"""Who calls whom: the traffic graph, from the manifests and from Prometheus."""
