@@ -4,6 +4,7 @@
                                              # memory, rendering linearity
     python benchmarks/run.py --scan          # also the cluster scan (see cluster_load.py)
     python benchmarks/run.py --smoke         # a 50-document run of every row, for the tests
+    python benchmarks/run.py --traffic-size 10k   # the traffic graph's corpus size
 
 Every timed command runs in its own process; wall time, CPU time and peak RSS come from
 ``os.wait4``. Each pair is measured ``--repeat`` times, interleaved, and the best time is kept,
@@ -53,6 +54,7 @@ IMPORTED_KUBERNETES = "import sys, asm_mode_advisor.cli; print('kubernetes' in s
 ANALYZE_TARGET = 1.2
 MEMORY_TARGET = 2.0
 LINEAR_TARGET = 1.5
+TRAFFIC_TARGET = 1.2
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,32 @@ def print_table(rows: list[Row]) -> None:
               + "  " + row.target)
 
 
+def traffic_rows(label: str, folder: Path, repeat: int) -> list[Row]:
+    """analyze with the traffic graph against ``--no-traffic``, on an estate full of calls.
+
+    The traffic corpus (``generate.traffic_files``) has about 1,000 namespaces whose apps each
+    name ten services of other namespaces in env: about 20,000 calls for the graph. With
+    ``-o json`` the report also carries every namespace's callers and callees (about 3x the
+    JSON); ``-o table -q`` prints none of them, so it shows what building the graph and the
+    traffic checks cost.
+    """
+    rows = []
+    for output in (("-o", "table", "-q"), ("-o", "json")):
+        base = [sys.executable, "-m", "asm_mode_advisor", "analyze", str(folder), *output]
+        without, with_graph = side_by_side([*base, "--no-traffic"], base, repeat)
+        shown = " ".join(output)
+        rows += [
+            Row(f"analyze {shown} with the traffic graph vs without (wall)", label,
+                f"{with_graph.wall:.2f} s", f"{without.wall:.2f} s",
+                f"{with_graph.wall / without.wall:.2f}×",
+                f"≤ {TRAFFIC_TARGET}×" if output[1] == "table" else "(info: bigger report)"),
+            Row(f"analyze {shown} with the traffic graph vs without (peak RSS)", label,
+                f"{with_graph.rss / 2**20:.0f} MiB", f"{without.rss / 2**20:.0f} MiB",
+                f"{with_graph.rss / without.rss:.2f}×", "(info)"),
+        ]
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,20k,50k",
@@ -263,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="two sizes for rendering linearity (default 1k,10k)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--out", type=Path, default=OUT, help="corpus folder")
+    parser.add_argument("--traffic-size", default="10k",
+                        help="documents of the traffic-graph corpus (default 10k)")
     parser.add_argument("--scan", action="store_true",
                         help="also benchmark scan against a real API server (slow)")
     parser.add_argument("--smoke", action="store_true",
@@ -270,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.render_sizes, args.repeat = "20,50", "20,50", 1
+        args.traffic_size = "50"
     rows: list[Row] = []
     points = []
     for label in args.sizes.split(","):
@@ -285,6 +316,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     small, large = args.render_sizes.split(",")
     rows += render_rows((small, corpus_dir(size(small), args.out)),
                         (large, corpus_dir(size(large), args.out)))
+    rows += traffic_rows(args.traffic_size,
+                         corpus_dir(size(args.traffic_size), args.out, traffic=True),
+                         args.repeat)
     if args.scan:
         from cluster_load import scan_rows
 

@@ -86,6 +86,10 @@ fi
 ASM_ADVISOR_PROMETHEUS="$(bash scripts/get-prometheus.sh)"
 export ASM_ADVISOR_PROMETHEUS
 
+# The HTML browser tests load the report in Debian's Chromium, headless and offline.
+ASM_ADVISOR_CHROMIUM="$(bash scripts/get-chromium.sh)"
+export ASM_ADVISOR_CHROMIUM
+
 "${python}" -m ruff check src tests benchmarks scripts
 "${python}" -m mypy
 "${python}" -m pytest "${pytest_args[@]+"${pytest_args[@]}"}"

@@ -28,7 +28,9 @@ from asm_mode_advisor.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*/*.yaml"))
-FORMATS = ("table", "yaml", "sarif", "markdown", "github")
+FORMATS = ("table", "yaml", "sarif", "markdown", "github", "html", "codequality")
+#: Script and style elements the HTML page has of its own: any more came from the input.
+HTML_ELEMENTS = ("<script", "<style", "<iframe", "<img", "<link")
 GOOD_NAMESPACE = "fuzz-good"
 GOOD = f"""\
 apiVersion: v1
@@ -243,6 +245,17 @@ def _check_stderr(stderr: str) -> str | None:
 def _check_stdout(stdout: str, output: str) -> str | None:
     if "Traceback" in stdout:
         return "traceback on stdout"
+    if output == "codequality":
+        try:
+            json.loads(stdout)
+        except ValueError:
+            return "codequality output is not JSON"
+    if output == "html":
+        lowered = stdout.lower()
+        extra = [tag for tag in HTML_ELEMENTS
+                 if lowered.count(tag) != _HTML_BASELINE.get(tag, 0)]
+        if extra:
+            return f"html elements the page does not make itself: {extra}"
     for line in stdout.splitlines():
         if RAW.search(line):
             return f"raw control character on stdout ({output}): {line[:200]!r}"
@@ -251,6 +264,17 @@ def _check_stdout(stdout: str, output: str) -> str | None:
         if output != "github" and line.lstrip().startswith("::"):
             return f"a line starting a workflow command ({output}): {line[:200]!r}"
     return None
+
+
+def _html_baseline() -> dict[str, int]:
+    """How many of each element the HTML page has when the input is plain."""
+    result = CliRunner().invoke(app, ["analyze", str(ROOT / "examples" / "mixed-shop"),
+                                      "-o", "html"])
+    lowered = result.stdout.lower()
+    return {tag: lowered.count(tag) for tag in HTML_ELEMENTS}
+
+
+_HTML_BASELINE = _html_baseline()
 
 
 class Fuzzer:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from asm_mode_advisor import __version__
 from asm_mode_advisor.cli import app
 from asm_mode_advisor.matrix import ROWS
 from asm_mode_advisor.rules import ALL_RULES
+from asm_mode_advisor.sources.files import excluded_path
 
 GOOD = """\
 apiVersion: v1
@@ -235,9 +237,10 @@ def test_real_process_stdin(manifests: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_analyze_never_imports_kubernetes(manifests: Path) -> None:
+@pytest.mark.parametrize("extra", [[], ["-n", "shop"]])
+def test_analyze_never_imports_kubernetes(manifests: Path, extra: list[str]) -> None:
     code = ("import sys\nfrom asm_mode_advisor.cli import main\nsys.argv = ['asm-advisor', "
-            f"'analyze', {str(manifests)!r}, '-o', 'json']\n"
+            f"'analyze', {str(manifests)!r}, '-o', 'json', *{extra!r}]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print('kubernetes' in sys.modules, file=sys.stderr)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -254,3 +257,174 @@ def test_version_is_answered_without_loading_the_cli() -> None:
                             check=False, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"asm-advisor {__version__}", "[]"]
+
+
+OTHER = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: billing}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ledger, namespace: billing}
+spec: {selector: {app: ledger}, ports: [{name: tcp, port: 9000}]}
+"""
+MESH_WIDE = """\
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec: {mtls: {mode: STRICT}}
+"""
+
+
+@pytest.fixture
+def estate(manifests: Path) -> Path:
+    (manifests / "billing").mkdir()
+    (manifests / "billing" / "billing.yaml").write_text(OTHER)
+    (manifests / "root.yaml").write_text(MESH_WIDE)
+    return manifests
+
+
+def _names(result: Result) -> list[str]:
+    assert result.exit_code in (0, 1), result.output
+    return [n["name"] for n in json.loads(result.stdout)["namespaces"]]
+
+
+def test_namespace_option_keeps_the_chosen_namespaces(estate: Path) -> None:
+    everything = runner.invoke(app, ["analyze", str(estate), "-o", "json"])
+    assert _names(everything) == ["billing", "istio-system", "shop"]
+    chosen = runner.invoke(app, ["analyze", str(estate), "-o", "json", "-n", "shop"])
+    assert _names(chosen) == ["shop"]
+    summary = json.loads(chosen.stdout)["summary"]
+    assert summary["namespaces"] == 1 and sum(summary["byRecommendation"].values()) == 1
+    # The chosen namespace's verdict and reasons are the ones the whole estate gives it
+    # (mesh-wide objects of the root namespace still count); only shares of the estate's
+    # costs may differ, the estate being smaller.
+    whole = next(n for n in json.loads(everything.stdout)["namespaces"] if n["name"] == "shop")
+    alone = json.loads(chosen.stdout)["namespaces"][0]
+    assert [alone[key] for key in ("recommendation", "reasons", "waypoints")] == [
+        whole[key] for key in ("recommendation", "reasons", "waypoints")]
+    assert any(reason["ruleId"] for reason in alone["reasons"])
+    both = runner.invoke(app, ["analyze", str(estate), "-o", "json", "-n", "shop",
+                               "--namespace", "billing"])
+    assert _names(both) == ["billing", "shop"]
+
+
+def test_a_namespace_not_in_the_input_is_an_input_error(estate: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(estate), "-n", "shop", "-n", "nowhere"])
+    assert result.exit_code == 2
+    assert "namespace 'nowhere' (--namespace) not found in the input" in result.stderr
+
+
+def test_a_bad_namespace_name_is_a_usage_error(estate: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(estate), "-n", "Not_A_Label"])
+    assert result.exit_code == 2
+    assert "DNS-1123" in result.output
+
+
+def test_exclude_leaves_files_unread_and_counts_them(estate: Path) -> None:
+    result = runner.invoke(app, ["analyze", str(estate), "-o", "json", "--exclude",
+                                 "*/billing"])
+    assert _names(result) == ["istio-system", "shop"]
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["excludedFiles"] == 1 and summary["files"] == 2
+    (estate / "billing" / "billing.yaml").write_text(BAD)  # never opened, so no error
+    again = runner.invoke(app, ["analyze", str(estate), "--exclude", "*/billing/*.yaml",
+                                "--exclude", "*/root.yaml"])
+    assert again.exit_code == 0, again.output
+    assert "2 file(s) excluded" in " ".join(again.stdout.split())
+    plain = runner.invoke(app, ["analyze", str(estate), "-o", "json"])
+    assert "excludedFiles" not in json.loads(plain.stdout)["summary"]
+
+
+def test_exclude_files_in_the_config_add_to_the_flag(estate: Path) -> None:
+    config = estate / ".asm-advisor.yaml"  # hidden: not read as a manifest
+    config.write_text("excludeFiles: ['*/billing']\n")
+    result = runner.invoke(app, ["analyze", str(estate), "-o", "json", "--config",
+                                 str(config), "--exclude", "*/root.yaml"])
+    assert _names(result) == ["shop"]
+    assert json.loads(result.stdout)["summary"]["excludedFiles"] == 2
+
+
+def test_rules_json_is_sorted_and_lists_every_rule() -> None:
+    result = runner.invoke(app, ["rules", "-o", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert [rule["id"] for rule in data] == [rule.id for rule in ALL_RULES]
+    assert data[0]["effect"] == "needs-waypoint"
+    assert "U-ZTUNNEL-NO-L7-TRAFFIC" in data[0]["matrixRows"]
+    assert result.stdout == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert runner.invoke(app, ["rules", "-o", "json"]).stdout == result.stdout
+
+
+def test_matrix_json_is_sorted_and_lists_every_row() -> None:
+    result = runner.invoke(app, ["matrix", "--output", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert [row["id"] for row in data] == [row.id for row in ROWS]
+    assert data[0]["summary"] == ROWS[0].summary()
+    assert result.stdout == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_diff_json_lists_changes_and_findings(manifests: Path, tmp_path: Path) -> None:
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(runner.invoke(app, ["analyze", str(manifests), "-o", "json"]).stdout)
+    new.write_text(runner.invoke(app, ["analyze", str(manifests), "-o", "json",
+                                       "--mesh-version", "1.20"]).stdout)
+    result = runner.invoke(app, ["diff", str(old), str(new), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    text = runner.invoke(app, ["diff", str(old), str(new)]).stdout.splitlines()
+    assert data["changed"] == [{"after": "sidecar", "before": "ambient-waypoint",
+                                "namespace": "shop"}]
+    assert data["summary"] == {"changed": 1, "new": len(data["new"]),
+                               "fixed": len(data["fixed"])}
+    assert text[-1] == (f"1 recommendation(s) changed, {len(data['new'])} new finding(s), "
+                        f"{len(data['fixed'])} fixed")
+    assert all({"fingerprint", "ruleId", "severity", "message"} <= set(item)
+               for item in data["new"] + data["fixed"])
+    assert result.stdout == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_explain_is_raw_markdown_when_piped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    result = runner.invoke(app, ["explain", "AMA101"])
+    assert result.stdout.startswith("## AMA101 vs-http-routing\n")
+    assert ANSI not in result.stdout
+
+
+def test_explain_is_formatted_by_rich_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # what a terminal gets, without one
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("COLUMNS", "70")
+    result = runner.invoke(app, ["explain", "AMA101"])
+    assert result.exit_code == 0
+    visible = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert ANSI in result.stdout
+    assert "## " not in visible and "**" not in visible  # markup rendered, not printed
+    assert "AMA101 vs-http-routing" in visible
+    assert max(len(line) for line in visible.splitlines()) <= 70
+
+
+def test_force_color_colours_a_piped_table(manifests: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert ANSI in runner.invoke(app, ["analyze", str(manifests)]).stdout
+    monkeypatch.setenv("NO_COLOR", "1")  # NO_COLOR wins, as in rich
+    assert ANSI not in runner.invoke(app, ["analyze", str(manifests)]).stdout
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.delenv("FORCE_COLOR")
+    assert ANSI not in runner.invoke(app, ["analyze", str(manifests)]).stdout
+
+
+@pytest.mark.parametrize(("path", "globs", "hit"), [
+    ("./k8s/vendor/a.yaml", ["k8s/vendor"], True),  # a folder excludes what is under it
+    ("k8s/vendor/a.yaml", ["./k8s/vendor/"], True),
+    ("k8s/deep/x/a.generated.yaml", ["*.generated.yaml"], True),  # * also matches /
+    ("k8s/vendors/a.yaml", ["k8s/vendor"], False),
+    ("k8s/a.yaml", ["*.generated.yaml"], False),
+    ("/abs/a.yaml", [""], False),  # an empty glob excludes nothing
+])
+def test_exclude_globs_match_paths_and_folders(path: str, globs: list[str], hit: bool) -> None:
+    assert excluded_path(path, globs) is hit

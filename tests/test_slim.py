@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from asm_mode_advisor import rules
 from asm_mode_advisor.analysis import Settings, analyze
-from asm_mode_advisor.kinds import EACH_ITEM, parse_read, unknown_kinds
+from asm_mode_advisor.kinds import EACH_ITEM, WORKLOAD_KINDS, parse_read, unknown_kinds
 from asm_mode_advisor.model import Resource
 from asm_mode_advisor.rules import ALL_RULES, Rule
 from asm_mode_advisor.sharing import share
 from asm_mode_advisor.slim import registry_keep_trees, slim
 from asm_mode_advisor.sources.files import load_paths
+from asm_mode_advisor.traffic.addresses import DIGESTED
 from asm_mode_advisor.views import CORE_READS
 from recording import Read, kept, recording
 from shared_spec import CORPUS, needs_shared
@@ -95,10 +97,9 @@ def test_workload_keeps_what_rules_read_and_drops_bulk() -> None:
     assert pod == {  # what the declared reads name: no more (volumes, resources, probes)
         "hostNetwork": False,
         "serviceAccountName": "web",  # the traffic graph: principals name service accounts
-        "initContainers": [{"name": "setup", "command": ["sh", "-c", "true"]}],
-        # env values, args and commands stay for the traffic graph (peer addresses); never printed
+        # env values, args and commands keep only peer addresses: the password is dropped
+        "initContainers": [{"name": "setup"}],
         "containers": [{"name": "web", "image": "example/web:1",
-                        "env": [{"name": "PASSWORD", "value": "hunter2"}],
                         "ports": [{"containerPort": 8080, "name": "http"}]}],
     }
 
@@ -127,14 +128,14 @@ def test_cronjob_and_pod_templates_are_found() -> None:
         "containers": [{"name": "c", "env": [], "ports": []}], "volumes": []}}}}}}
     slim("CronJob", cron)
     pod_spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert pod_spec == {"containers": [{"name": "c", "env": [], "ports": []}]}
+    assert pod_spec == {"containers": [{"name": "c", "ports": []}]}
     owners = [{"kind": "ReplicaSet", "name": "web-1", "controller": True}]
     pod = {"metadata": {"name": "p", "managedFields": [], "ownerReferences": owners},
            "spec": {"nodeSelector": {"a": "b"}, "containers": [{"name": "c", "args": ["x"]}]},
            "status": {"phase": "Running"}}
     slim("Pod", pod)
     assert pod == {"metadata": {"ownerReferences": owners},
-                   "spec": {"containers": [{"name": "c", "args": ["x"]}]}}  # graph reads
+                   "spec": {"containers": [{"name": "c"}]}}  # no address in its args
 
 
 def test_malformed_bodies_are_left_alone() -> None:
@@ -264,15 +265,17 @@ def _all_reads() -> list[str]:
 def test_undeclared_fields_go_and_a_rule_declaring_them_keeps_them(
         monkeypatch: pytest.MonkeyPatch) -> None:
     pod = load(CAPABLE).resources[0].body["spec"]["template"]["spec"]
-    # Nobody reads securityContext; env stays for the traffic graph (addresses of peers).
-    assert pod == {"containers": [{"name": "vpn", "image": "example/vpn:1",
-                                   "env": [{"name": "PEER", "value": "payments.shop"}]}]}
+    # Nobody reads securityContext; env leaves the body for Resource.addresses (the graph).
+    assert pod == {"containers": [{"name": "vpn", "image": "example/vpn:1"}]}
+    assert load(CAPABLE).resources[0].addresses == "://payments.shop"
     monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, ENV_AND_CAPABILITIES))
     pod = load(CAPABLE).resources[0].body["spec"]["template"]["spec"]
     assert pod == {"securityContext": {"runAsNonRoot": True}, "containers": [{
         "name": "vpn", "image": "example/vpn:1",
         "env": [{"name": "PEER", "value": "payments.shop"}],
         "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}
+    # A rule that reads env itself gets it raw; the graph then reads the raw env too.
+    assert load(CAPABLE).resources[0].addresses is None
 
 
 def test_a_kind_only_a_rule_reads_keeps_its_spec(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -295,9 +298,39 @@ def _body_with(steps: tuple[str, ...], value: object) -> dict[str, object]:
 @pytest.mark.parametrize("read", sorted(set(_all_reads())))
 def test_every_declared_read_survives_slimming(read: str) -> None:
     kind, steps = parse_read(read)
+    if kind in WORKLOAD_KINDS and any(step in DIGESTED for step in steps):
+        return  # reduced to addresses by design: test_env_and_args_keep_only_addresses
     body = _body_with(steps, "kept")
     slim(kind, body)
     assert body == _body_with(steps, "kept")
+
+
+def test_env_and_args_keep_only_addresses() -> None:
+    """Env values, args and command keep what the traffic graph can read, and nothing else."""
+    container = {"name": "app",
+                 "env": [{"name": "PASSWORD", "value": "hunter2"},
+                         {"name": "CART_ADDR", "value": "cart"},
+                         {"name": "DSN", "value": "postgres://user:pw@db.shop:5432/app?x=1"},
+                         {"name": "FROM_SECRET", "valueFrom": {"secretKeyRef": {"name": "s"}}}],
+                 "args": ["--verbose", "--orders=http://orders.api:8080/v1"],
+                 "command": ["sh", "-c", "sleep 3600"]}
+    body = {"spec": {"template": {"spec": {"containers": [container]}}}}
+    assert slim("Deployment", body) == "://cart ://db.shop:5432 ://orders.api:8080"
+    # Out of the pod template (which stays shareable), onto Resource.addresses.
+    assert body["spec"]["template"]["spec"]["containers"][0] == {"name": "app"}
+    assert slim("Deployment", {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "env": [{"name": "PASSWORD", "value": "hunter2"}]}]}}}}) is None
+    loaded = load(textwrap.dedent("""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: shop}
+        spec:
+          template:
+            spec:
+              containers:
+              - {name: web, image: x, env: [{name: CART_ADDR, value: "cart:7070"}]}
+        """))
+    assert loaded.resources[0].addresses == "://cart:7070"
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.id)

@@ -113,6 +113,8 @@ class Config(_Model):
     rules: RuleSettings = Field(default_factory=RuleSettings)
     ignore: tuple[IgnoreEntry, ...] = ()
     exclude: tuple[ExcludeEntry, ...] = ()
+    #: Globs of file paths never read (``analyze``), as ``--exclude`` adds on the command line.
+    exclude_files: tuple[str, ...] = ()
     path: str | None = Field(default=None, exclude=True)
 
     @field_validator("mesh_version", mode="before")

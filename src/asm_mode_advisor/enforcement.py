@@ -69,6 +69,21 @@ class Enforcement:
         return f"{text} ({self.detail})" if self.detail else text
 
 
+_INTERNED: dict[Enforcement, Enforcement] = {}
+#: Distinct enforcements kept for sharing; past it, new ones are simply not shared.
+MAX_INTERNED = 4096
+
+
+def interned(enforcement: Enforcement) -> Enforcement:
+    """One shared object per distinct enforcement: thousands of policies share a handful."""
+    found = _INTERNED.get(enforcement)
+    if found is not None:
+        return found
+    if len(_INTERNED) < MAX_INTERNED:
+        _INTERNED[enforcement] = enforcement
+    return enforcement
+
+
 def same(where: Enforcer, detail: str = "") -> Enforcement:
     """An object the same proxy applies before and after the move (a gateway's policy)."""
     return Enforcement(today=where, after_move=where, change=Change.SAME, detail=detail)

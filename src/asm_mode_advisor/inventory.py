@@ -165,6 +165,11 @@ class Inventory:
         return sorted(names)
 
     @cached_property
+    def namespace_set(self) -> frozenset[str]:
+        """``namespaces`` for membership tests (hosts resolve by the thousand)."""
+        return frozenset(self.namespaces)
+
+    @cached_property
     def not_applicable(self) -> dict[str, str]:
         """Namespaces that get no mode advice, each with the one-line reason why.
 
@@ -331,7 +336,8 @@ class Inventory:
         parts = host.split(".")
         if len(parts) == 1:
             return namespace, parts[0]
-        if len(parts) == 2 and (parts[1] in self.namespaces or self.service(parts[1], parts[0])):
+        if len(parts) == 2 and (parts[1] in self.namespace_set
+                                or self.service(parts[1], parts[0])):
             return parts[1], parts[0]
         if len(parts) == 3 and parts[2] == "svc":
             return parts[1], parts[0]

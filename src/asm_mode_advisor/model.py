@@ -81,6 +81,9 @@ class Resource:
     #: Two plain fields rather than a SourceRef, which would cost 64 bytes per object.
     file: str | None = field(default=None, compare=False, hash=False)
     line: int | None = field(default=None, compare=False, hash=False)
+    #: A slimmed workload's peer addresses (``traffic/addresses.py``), taken out of its
+    #: containers' env, args and command so that the pod template stays shareable.
+    addresses: str | None = field(default=None, compare=False, hash=False)
 
     @property
     def source(self) -> SourceRef:

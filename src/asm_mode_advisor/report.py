@@ -256,6 +256,8 @@ class Summary(_Model):
     incomplete_namespaces: list[str] | None = None
     #: Objects an ``exclude`` entry of the config left out of the analysis (None: none).
     excluded: int | None = None
+    #: Files an exclude glob (``--exclude``, ``excludeFiles``) kept from being read (None: none).
+    excluded_files: int | None = None
     suppressed: SuppressionCounts | None = None
     baseline: BaselineCounts | None = None
     traffic: TrafficSummary | None = None

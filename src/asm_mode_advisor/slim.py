@@ -21,7 +21,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from asm_mode_advisor.kinds import EACH_ITEM, parse_read
+from asm_mode_advisor.kinds import EACH_ITEM, WORKLOAD_KINDS, parse_read, pod_template_path
+from asm_mode_advisor.traffic.addresses import DIGESTED, digest_container
 from asm_mode_advisor.views import CORE_READS
 
 #: What to keep of a body: field name (or :data:`EACH_ITEM`) to what to keep below it, where
@@ -78,17 +79,60 @@ def registry_keep_trees() -> Mapping[str, KeepTree]:
     return trees
 
 
-def slim(kind: str, body: dict[str, Any]) -> None:
+def slim(kind: str, body: dict[str, Any]) -> str | None:
     """Drop, in place, what no declared read of ``kind`` keeps of ``body``.
 
     Rules read an object's identity, labels and annotations from the Resource, so a kind
-    no rule reads keeps no body at all.
+    no rule reads keeps no body at all. A workload's env values, args and command leave the
+    body too: what is returned is the addresses in them (``Resource.addresses``), or None.
     """
     tree = registry_keep_trees().get(kind)
     if tree is None:
         body.clear()
-    else:
-        prune(body, tree)
+        return None
+    prune(body, tree)
+    if kind not in WORKLOAD_KINDS or _rules_read_container_text():
+        return None
+    return digest_pod_template(kind, body)
+
+
+def _rules_read_container_text() -> bool:
+    """True when a registered rule itself reads env, args or command: they stay raw then."""
+    from asm_mode_advisor import rules  # here: the registry sits a layer above the sources
+
+    registry = rules.ALL_RULES
+    held, answer = _READS_DIGESTED
+    if held is not registry:  # by identity, as registry_keep_trees: never hash the rules
+        answer = any(step in DIGESTED for rule in registry for read in rule.reads
+                     if parse_read(read)[0] in WORKLOAD_KINDS for step in parse_read(read)[1])
+        _READS_DIGESTED[:] = [registry, answer]
+    return bool(answer)
+
+
+#: ``[registry, whether its rules read env/args/command]`` for the registry last seen.
+_READS_DIGESTED: list[Any] = [None, False]
+
+
+def digest_pod_template(kind: str, body: dict[str, Any]) -> str | None:
+    """Take the containers' env values, args and command; return the addresses in them.
+
+    The traffic graph reads only those (``traffic/addresses.py``): the rest of each value (a
+    password, a config blob) is dropped as it is read, and the pod template, which holds
+    nothing of one namespace any more, stays shareable between objects (``sharing.py``).
+    """
+    template: Any = body
+    for key in (*pod_template_path(kind), "spec"):
+        template = template.get(key) if template.__class__ is dict else None
+    if template.__class__ is not dict:
+        return None
+    found: list[str] = []
+    for key in ("containers", "initContainers"):
+        containers = template.get(key)
+        if containers.__class__ is list:
+            for container in containers:
+                if container.__class__ is dict:
+                    found += digest_container(container)
+    return " ".join(found) if found else None
 
 
 def prune(node: dict[Any, Any], tree: KeepTree) -> None:

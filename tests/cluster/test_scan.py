@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,8 +48,10 @@ def example_objects() -> list[dict[str, Any]]:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # The table follows COLUMNS when it is set: fix it, whatever the calling shell says.
+    env = {**os.environ, "COLUMNS": "110"}
     return subprocess.run([sys.executable, "-m", "asm_mode_advisor", "scan", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -425,3 +428,28 @@ def test_slim_scan_drops_status_and_container_bulk(loaded: TestCluster,
                   for c in r.body["spec"]["template"]["spec"].get("containers", [])]
     assert containers and all(c.get("image") for c in containers)
     assert not any({"env", "resources", "terminationMessagePath"} & set(c) for c in containers)
+
+
+def test_scan_reads_measured_calls_from_a_real_prometheus(reader_config: Path,
+                                                          tmp_path: Path) -> None:
+    """scan --prometheus: the cluster's objects, and calls measured by Prometheus."""
+    from contextlib import contextmanager
+
+    from promserver import find_prometheus, running
+
+    binary = find_prometheus()
+    if binary is None:
+        pytest.fail("no prometheus executable: run `bash scripts/get-prometheus.sh`",
+                    pytrace=False)
+    with contextmanager(running)(binary, tmp_path) as (server, _):
+        result = run_cli("--kubeconfig", str(reader_config), "--output", "json",
+                         "--prometheus", server.url, "--metrics-window", "5m")
+        assert result.returncode in (0, 1), result.stderr
+        report = json.loads(result.stdout)
+        assert report["summary"]["traffic"]["evidence"] == "metrics"
+        assert report["summary"]["traffic"]["prometheus"] == server.url
+        assert report["summary"]["traffic"]["calls"] > 0
+        stopped = run_cli("--kubeconfig", str(reader_config), "--output", "json",
+                          "--prometheus", "http://127.0.0.1:9", "--require-metrics")
+        assert stopped.returncode == 2
+        assert "cannot reach Prometheus" in stopped.stderr

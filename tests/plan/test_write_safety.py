@@ -89,7 +89,7 @@ def test_namespace_that_is_a_path_never_leaves_out(tmp_path: Path, hostile: str)
     assert tree(tmp_path) == {"in.yaml", "a", "a/b", *(f"a/b/out/{p}" for p in tree(out)),
                               "a/b/out"}
     assert "shop/04-enrolment.yaml" in tree(out)  # the rest is still planned
-    assert all(p.split("/")[0] in ("shop", "PLAN.md") for p in tree(out))
+    assert all(p.split("/")[0] in ("shop", "PLAN.md", "PLAN.html") for p in tree(out))
 
 
 def test_valid_namespace_is_planned_inside_out(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ def test_writer_refuses_a_path_outside_the_layout(tmp_path: Path, bad: str) -> N
 def test_writer_writes_the_layout(tmp_path: Path) -> None:
     written = write_plan(plan_of(app_yaml("shop")), tmp_path / "out")
     assert {str(p.relative_to(tmp_path / "out")) for p in written} == {
-        "PLAN.md", "shop/04-enrolment.yaml", "shop/rollback/04-enrolment.yaml"}
+        "PLAN.md", "PLAN.html", "shop/04-enrolment.yaml", "shop/rollback/04-enrolment.yaml"}
 
 
 # --- symbolic links below --out ------------------------------------------------------------

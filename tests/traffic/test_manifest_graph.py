@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import textwrap
 
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.sources.files import LoadResult, load_paths, load_text
+from asm_mode_advisor.traffic.addresses import addresses, digest
 from asm_mode_advisor.traffic.graph import Call, Graph, merged
 from asm_mode_advisor.traffic.manifests import calls_from_manifests
 from shared_spec import CORPUS, needs_shared
@@ -191,3 +193,15 @@ def test_compact_drops_policy_peers_a_precise_call_covers() -> None:
     graph.compact()
     assert [(c.source_namespace, c.destination_service) for c in graph.sorted_calls()] == [
         ("ops", ""), ("web", "cart")]
+
+
+def test_a_digest_reads_as_its_text() -> None:
+    """Slimming keeps digests: the graph must find the same addresses in them (seeded)."""
+    rng = random.Random(15)
+    pieces = ["cart", "cart.shop", "cart.shop.svc.cluster.local", ":8080", "http://", "redis://",
+              "user:pw@", "/v1/x.y", "?q=a.b", " ", ",", "=", "--flag", "db-1", "@", "x.y.z",
+              "CAFÉ", "İ", "\t", ";", "'", '"']
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        for named in (False, True):
+            assert list(addresses(digest(text, named), named)) == list(addresses(text, named))

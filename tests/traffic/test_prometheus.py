@@ -96,6 +96,26 @@ def test_stopped_prometheus(own_prometheus: tuple[PrometheusServer, Exporter]) -
         fetch(PrometheusOptions(url=server.url, window="5m"))
 
 
+def test_prometheus_stopped_mid_run(own_prometheus: tuple[PrometheusServer, Exporter],
+                                    tmp_path: Path) -> None:
+    """The first query is answered, then Prometheus stops before the second one."""
+    server, _ = own_prometheus
+
+    def stop_before_second(number: int) -> None:
+        if number == 2:
+            server.stop()
+
+    proxy = TokenProxy(server.port, "t0ken-value", before_forward=stop_before_second)
+    token = tmp_path / "token"
+    token.write_text("t0ken-value", encoding="utf-8")
+    try:
+        with pytest.raises(MetricsError, match=r"refused the query: HTTP 502"):
+            fetch(PrometheusOptions(url=proxy.url, token_file=str(token), window="5m"))
+    finally:
+        proxy.close()
+    assert len(proxy.seen) == 2  # the run stopped at the first failed query
+
+
 def test_query_timeout(own_prometheus: tuple[PrometheusServer, Exporter]) -> None:
     """A Prometheus that stops answering (the process frozen with SIGSTOP) times out."""
     server, _ = own_prometheus

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -33,7 +35,7 @@ from asm_mode_advisor.render import OutputFormat, View, render_chunks
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.rules import ALL_RULES
 from asm_mode_advisor.suppress import BaselineError
-from asm_mode_advisor.text import clip, safe_line
+from asm_mode_advisor.text import clip, escape_in_strings, safe_line
 
 
 def err(message: str) -> None:
@@ -46,13 +48,14 @@ def err(message: str) -> None:
         typer.echo(f"asm-advisor: {safe_line(message)}", err=True)
 
 
-def out(text: str, nl: bool = True) -> None:
+def out(text: str, nl: bool = True, color: bool | None = None) -> None:
     """Write to stdout; a closed pipe exits quietly (141), any other failure in one line (2).
 
     Neither may look like a failed gate (exit 1), which is what click does for a closed pipe.
+    ``color=True`` keeps ANSI codes that click would strip off a pipe (``FORCE_COLOR``).
     """
     try:
-        typer.echo(text, nl=nl)
+        typer.echo(text, nl=nl, color=color)
     except OSError as exc:
         _drop_stdout()
         if exc.errno == errno.EPIPE:
@@ -72,9 +75,14 @@ def _drop_stdout() -> None:
         pass  # not a real file (tests capture stdout): nothing is flushed at exit
 
 
+def styled_output() -> bool:
+    """True when stdout is a terminal, or ``FORCE_COLOR`` is set (https://force-color.org)."""
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
 def use_color() -> bool:
-    """Colours only on a terminal, and never with NO_COLOR set."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    """Colours on a terminal (or with FORCE_COLOR), and never with NO_COLOR set (as rich)."""
+    return styled_output() and not os.environ.get("NO_COLOR")
 
 
 def check_mesh_version(mesh_version: str) -> None:
@@ -85,11 +93,12 @@ def check_mesh_version(mesh_version: str) -> None:
 
 
 def emit(report: Report, output: OutputFormat, output_file: Path | None,
-         view: View | None = None) -> None:
+         view: View | None = None, reports: Iterable[ReportTarget] = ()) -> None:
     """Print errors to stderr, the report to stdout, and optionally to a file.
 
     ``view`` (colour aside, which only a terminal gets) tells the table the gate's threshold
-    and whether to be quiet; the rule catalog is added here for SARIF.
+    and whether to be quiet; the rule catalog is added here for SARIF. ``reports``: more
+    formats of the same report, each written whole to its file before anything is printed.
     """
     plain = replace(view or View(), rules=ALL_RULES)
     for error in report.errors:
@@ -103,6 +112,7 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None,
     hint = concatenation_hint(report.errors)
     if hint is not None:
         err(hint)
+    write_reports(report, reports, plain)
     if output_file is not None:
         try:
             with output_file.open("w", encoding="utf-8") as handle:
@@ -115,7 +125,81 @@ def emit(report: Report, output: OutputFormat, output_file: Path | None,
         output = OutputFormat.TABLE  # the file has the chosen format; the terminal, the table
     color = use_color() and output is OutputFormat.TABLE
     for piece in batched(render_chunks(report, output, view=replace(plain, color=color))):
-        out(piece, nl=False)
+        out(piece, nl=False, color=color or None)
+
+
+#: One extra report of a run: the format and the file it goes to (``--report FORMAT=PATH``).
+ReportTarget = tuple[OutputFormat, Path]
+
+
+def formats_list() -> str:
+    """Every ``--output`` value, comma-separated, for usage errors."""
+    return ", ".join(fmt.value for fmt in OutputFormat)
+
+
+def parse_reports(values: Iterable[str] | None) -> list[ReportTarget]:
+    """``--report FORMAT=PATH`` values as targets; a bad one is a usage error (exit 2).
+
+    Checked before anything is read, so a typo costs no analysis.
+    """
+    targets: list[ReportTarget] = []
+    for value in values or ():
+        name, sep, path = value.partition("=")
+        fmt = next((f for f in OutputFormat if f.value == name.strip().lower()), None)
+        if not sep or not path or fmt is None:
+            err(f"error: --report {clip(value)!r}: expected FORMAT=PATH with FORMAT one of "
+                f"{formats_list()}")
+            raise typer.Exit(ExitCode.INPUT)
+        targets.append((fmt, Path(path)))
+    return targets
+
+
+def write_atomically(path: Path, pieces: Iterable[str]) -> None:
+    """Write ``pieces`` to ``path`` whole or not at all: a temporary file, then a rename.
+
+    The temporary file sits in the same folder, so the rename never crosses file systems;
+    on any failure it is removed and ``path`` is left as it was. Raises ``OSError``.
+    """
+    folder = path.parent
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed, renamed or removed below
+        "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.",
+        suffix=".tmp", delete=False)
+    try:
+        with handle:
+            os.chmod(handle.name, 0o666 & ~_umask())  # as open() would make it, not 0600
+            for piece in batched(pieces):
+                handle.write(piece)
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_reports(report: Report, targets: Iterable[ReportTarget], view: View) -> None:
+    """Each extra report to its file, without colour; a failed write is one line, exit 2."""
+    for fmt, path in targets:
+        try:
+            write_atomically(path, render_chunks(report, fmt, view=replace(view, color=False)))
+        except OSError as exc:
+            err(f"error: cannot write {path}: {exc.strerror or exc}")
+            raise typer.Exit(ExitCode.INPUT) from None
+
+
+def json_text(data: object) -> str:
+    r"""Deterministic JSON (sorted keys, two-space indent, trailing newline) for listings.
+
+    DEL, C1, separators and bidi marks in strings are ``\uNNNN`` escapes, as in reports.
+    """
+    return escape_in_strings(json.dumps(data, indent=2, sort_keys=True,
+                                        ensure_ascii=False)) + "\n"
 
 
 def batched(chunks: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
@@ -170,13 +254,15 @@ def require_input(report: Report, inputs: str, config: Config, allow_empty: bool
 
 
 def finish(report: Report, run: RunOptions, output: OutputFormat,
-           output_file: Path | None, tolerated_errors: int = 0, quiet: bool = False) -> None:
+           output_file: Path | None, tolerated_errors: int = 0, quiet: bool = False,
+           reports: Iterable[ReportTarget] = ()) -> None:
     """Apply the baseline, print the report, and exit with the gate's code.
 
     ``tolerated_errors`` input errors (kinds a scan with ``--allow-partial`` could not read)
     do not turn the exit code into 2; the gate still applies to what was read. ``quiet``:
     the table shows only the overview and the summary. A config or baseline file that
     cannot be used is reported, the report printed without it, and the run exits 2.
+    ``reports`` (``--report``) are written too.
     """
     unusable = run.config_failed
     try:
@@ -184,7 +270,7 @@ def finish(report: Report, run: RunOptions, output: OutputFormat,
     except BaselineError as exc:
         err(f"error: {exc}")
         unusable = True
-    emit(report, output, output_file, View(fail_on=run.fail_on.value, quiet=quiet))
+    emit(report, output, output_file, View(fail_on=run.fail_on.value, quiet=quiet), reports)
     gated = report
     if report.errors and len(report.errors) <= tolerated_errors:
         gated = report.model_copy(update={"errors": []})

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from asm_mode_advisor.commands.common import err, out
+from asm_mode_advisor.commands.common import err, json_text, out
+from asm_mode_advisor.commands.options import ListFormat, ListFormatOption
 from asm_mode_advisor.exit_codes import ExitCode
 from asm_mode_advisor.smallfile import REPORT_LIMIT, FileProblem, parse_json, read_text
 from asm_mode_advisor.text import safe_line
@@ -91,9 +92,38 @@ def diff_lines(old: Snapshot, new: Snapshot) -> list[str]:
     return lines
 
 
+def _finding_data(reason: dict[str, Any]) -> dict[str, Any]:
+    """A finding of ``diff -o json``: its rule, severity, message and first object's place."""
+    objects = reason.get("objects")
+    first = objects[0] if isinstance(objects, list) and objects else None
+    first = first if isinstance(first, dict) else {}
+    data = {"fingerprint": _text(reason.get("fingerprint")),
+            "ruleId": _text(reason.get("ruleId")), "severity": _text(reason.get("severity")),
+            "message": _text(reason.get("message", "")),
+            "file": _text(first.get("file")) if first.get("file") else None,
+            "line": _text(reason.get("fieldLine") or first.get("line"))}
+    return {key: value for key, value in data.items() if value not in (None, "?")}
+
+
+def diff_data(old: Snapshot, new: Snapshot) -> dict[str, Any]:
+    """The difference as data: changed recommendations, new and fixed findings, counts."""
+    changed = [{"namespace": name, "before": old.modes.get(name), "after": new.modes.get(name)}
+               for name in sorted(set(old.modes) | set(new.modes))
+               if old.modes.get(name) != new.modes.get(name)]
+    added = sorted((_finding_data(new.findings[k]) for k in set(new.findings) - set(old.findings)),
+                   key=lambda item: (item.get("ruleId", ""), item["fingerprint"]))
+    fixed = sorted((_finding_data(old.findings[k]) for k in set(old.findings) - set(new.findings)),
+                   key=lambda item: (item.get("ruleId", ""), item["fingerprint"]))
+    return {"changed": changed, "new": added, "fixed": fixed,
+            "summary": {"changed": len(changed), "new": len(added), "fixed": len(fixed)}}
+
+
 def diff_command(
-    old: Annotated[Path, typer.Argument(help="The earlier JSON report.", dir_okay=False)],
-    new: Annotated[Path, typer.Argument(help="The later JSON report.", dir_okay=False)],
+    old: Annotated[Path, typer.Argument(help="The earlier JSON report.", dir_okay=False,
+                                        metavar="OLD.json")],
+    new: Annotated[Path, typer.Argument(help="The later JSON report.", dir_okay=False,
+                                        metavar="NEW.json")],
+    output: ListFormatOption = ListFormat.TEXT,
 ) -> None:
     """Show changed recommendations and new (+) and fixed (-) findings between two reports."""
     try:
@@ -101,6 +131,9 @@ def diff_command(
     except ReportError as exc:
         err(f"error: {exc}")
         raise typer.Exit(ExitCode.INPUT) from None
+    if output is ListFormat.JSON:
+        out(json_text(diff_data(before, after)), nl=False)
+        return
     lines = diff_lines(before, after)
     changed = sum(1 for line in lines if line.startswith("~"))
     added = sum(1 for line in lines if line.startswith("+"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +16,23 @@ from asm_mode_advisor.render import OutputFormat
 
 OutputOption = Annotated[OutputFormat, typer.Option(
     "--output", "-o", help="Report format.", case_sensitive=False)]
+class ListFormat(StrEnum):
+    """Formats of the ``rules``, ``matrix`` and ``diff`` listings."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+ListFormatOption = Annotated[ListFormat, typer.Option(
+    "--output", "-o", help="Listing format: lines of text, or JSON (sorted keys).",
+    case_sensitive=False)]
 OutputFileOption = Annotated[Path | None, typer.Option(
     "--output-file", help="Also write the report (in --output format) to this file; the "
                           "table still goes to the terminal.", dir_okay=False)]
+ReportOption = Annotated[list[str] | None, typer.Option(
+    "--report", metavar="FORMAT=PATH", show_default=False,
+    help="Also write the report in FORMAT (any --output format) to PATH, whole or not at "
+         "all (repeatable: one run writes every format).")]
 MeshVersionOption = Annotated[str, typer.Option(
     "--mesh-version", help="ASM/Istio version of the mesh (ambient is production-ready "
                            "from 1.25).")]
@@ -31,6 +46,15 @@ def _namespace_value(value: str) -> str:
     return value
 
 
+def _namespace_values(values: list[str] | None) -> list[str] | None:
+    """Every ``--namespace`` value checked like one (exit 2 on the first bad one)."""
+    return [_namespace_value(value) for value in values] if values else values
+
+
+NamespacesOption = Annotated[list[str] | None, typer.Option(
+    "--namespace", "-n", metavar="NS", show_default=False, callback=_namespace_values,
+    help="Namespace to report on (repeatable; default: all). Mesh-wide objects of the root "
+         "namespace still apply.")]
 DefaultNamespaceOption = Annotated[str, typer.Option(
     "--default-namespace", help="Namespace for objects that name none (as kubectl does).",
     callback=_namespace_value)]

@@ -20,6 +20,7 @@ from asm_mode_advisor.commands.common import (
     err,
     finish,
     gate_options,
+    parse_reports,
     require_input,
 )
 from asm_mode_advisor.commands.metrics import (
@@ -41,6 +42,7 @@ from asm_mode_advisor.commands.options import (
     OutputFileOption,
     OutputOption,
     QuietOption,
+    ReportOption,
 )
 from asm_mode_advisor.domain import ROOT_NAMESPACE
 from asm_mode_advisor.exit_codes import ExitCode
@@ -188,10 +190,12 @@ def scan_command(
         "--in-cluster", help="Use the pod's service account (from a CI job or CronJob).")
     ] = False,
     namespace: Annotated[list[str] | None, typer.Option(
-        "--namespace", "-n", help="Namespace to report on (repeatable; default: all).")
+        "--namespace", "-n", metavar="NS", show_default=False,
+        help="Namespace to report on (repeatable; default: all).")
     ] = None,
     output: OutputOption = DEFAULT_OUTPUT,
     output_file: OutputFileOption = None,
+    report_to: ReportOption = None,
     mesh_version: Annotated[str | None, typer.Option(
         "--mesh-version", help="ASM/Istio version of the mesh (default: the istiod image "
                                "tag, else 1.25).")] = None,
@@ -216,6 +220,7 @@ def scan_command(
     traffic: TrafficOption = True,
 ) -> None:
     """Scan a live cluster (read-only) and print a verdict per namespace."""
+    reports = parse_reports(report_to)
     run = gate_options(ctx, config, mesh_version=mesh_version or DEFAULT_MESH_VERSION,
                        fail_on=fail_on, assume_mode=assume_mode, baseline=baseline,
                        root_namespace=root_namespace)
@@ -237,4 +242,5 @@ def scan_command(
     keep_alive_until_exit()
     report = require_input(report, "the cluster", run.settings.config, allow_empty)
     finish(report, run, output, output_file,
-           tolerated_errors=len(snapshot.forbidden) if allow_partial else 0, quiet=quiet)
+           tolerated_errors=len(snapshot.forbidden) if allow_partial else 0, quiet=quiet,
+           reports=reports)

@@ -24,6 +24,7 @@ from asm_mode_advisor.plan.order import move_order
 from asm_mode_advisor.plan.rule_roles import UNBLOCK_BY_RULE_ID
 from asm_mode_advisor.plan.steps import NamespaceInput, build_steps
 from asm_mode_advisor.report import NamespaceVerdict
+from asm_mode_advisor.traffic.costs import load_line
 
 CONTROL_PLANE_DAEMONSETS = ("istio-cni-node", "ztunnel")
 
@@ -123,6 +124,14 @@ def stays_on_sidecar(verdict: NamespaceVerdict) -> StaysOnSidecar:
                           why=[text for _, text in found], unblock=unblock)
 
 
+def measured_line(analysis: Analysis, namespace: str, mode: str) -> str | None:
+    """The cost of the measured load (``--prometheus``), as ``analyze`` prints it."""
+    traffic = analysis.traffic
+    if traffic is None or not traffic.measured:
+        return None
+    return load_line(traffic.graph.calls, namespace, mode)
+
+
 def ordered(plans: list[NamespacePlan], sidecar: list[StaysOnSidecar],
             analysis: Analysis) -> tuple[MoveOrder, list[NamespacePlan]]:
     """The order of the move, and each plan with its wave when more than one moves."""
@@ -132,6 +141,24 @@ def ordered(plans: list[NamespacePlan], sidecar: list[StaysOnSidecar],
         waves = {name: wave.number for wave in order.waves for name in wave.namespaces}
         plans = [p.model_copy(update={"wave": waves.get(p.name)}) for p in plans]
     return order, plans
+
+
+def namespace_plan(analysis: Analysis, verdict: NamespaceVerdict, settings: PlanSettings,
+                   basis: Assumptions, share: Fraction) -> NamespacePlan:
+    """The plan of one namespace that moves: waypoints, steps, files and estimates."""
+    inventory, report = analysis.inventory, analysis.report
+    waypoints = planned_waypoints(verdict, settings.waypoint_per_service)
+    steps, files, manual = build_steps(NamespaceInput(
+        inventory=inventory, verdict=verdict, findings=analysis.findings,
+        waypoints=waypoints, mesh_version=report.mesh_version,
+        allow_direct=settings.allow_direct))
+    estimate = namespace_estimate(inventory, verdict.name, verdict.recommendation, waypoints,
+                                  basis, share)
+    return NamespacePlan(
+        name=verdict.name, current_mode=verdict.current_mode,
+        recommendation=verdict.recommendation, waypoints=waypoints, steps=steps,
+        manual=manual, files=files, estimate=estimate.model_copy(update={
+            "at_measured_load": measured_line(analysis, verdict.name, verdict.recommendation)}))
 
 
 def build_plan(analysis: Analysis, settings: PlanSettings,
@@ -155,18 +182,8 @@ def build_plan(analysis: Analysis, settings: PlanSettings,
         elif not is_planned(verdict):
             sidecar.append(stays_on_sidecar(verdict))
         else:
-            waypoints = planned_waypoints(verdict, settings.waypoint_per_service)
-            steps, files, manual = build_steps(NamespaceInput(
-                inventory=inventory, verdict=verdict, findings=analysis.findings,
-                waypoints=waypoints, mesh_version=report.mesh_version,
-                allow_direct=settings.allow_direct))
-            plans.append(NamespacePlan(
-                name=verdict.name, current_mode=verdict.current_mode,
-                recommendation=verdict.recommendation, waypoints=waypoints, steps=steps,
-                manual=manual, files=files,
-                estimate=namespace_estimate(inventory, verdict.name, verdict.recommendation,
-                                            waypoints, basis, ztunnel.get(verdict.name,
-                                                                          Fraction(1)))))
+            plans.append(namespace_plan(analysis, verdict, settings, basis,
+                                        ztunnel.get(verdict.name, Fraction(1))))
     order, plans = ordered(plans, sidecar, analysis)
     return Plan(mesh_version=report.mesh_version, source=report.source,
                 preconditions=preconditions(analysis, from_cluster), namespaces=plans,

@@ -80,6 +80,7 @@ def render_namespace(plan: NamespacePlan) -> list[str]:
               f"({w.source})" for w in estimate.workloads),
             f"- waypoints: {pair(estimate.waypoints)}",
             *([f"- against sidecars: {estimate.comparison}"] if estimate.comparison else []),
+            *([f"- {estimate.at_measured_load}"] if estimate.at_measured_load else []),
             *(render_latency(item) for item in estimate.latency), ""]
     for step in plan.steps:
         out += render_step(step)

@@ -83,6 +83,8 @@ class NamespaceEstimate(_Model):
     #: The namespace's share of ztunnel plus its waypoints against its sidecars: the very
     #: line ``analyze`` prints among the namespace's benefits.
     comparison: str = ""
+    #: With ``--prometheus``: what the measured load costs in proxies (Istio's figures).
+    at_measured_load: str | None = None
 
 
 class NamespacePlan(_Model):

@@ -1,4 +1,4 @@
-"""Write a plan to a directory: numbered YAML files per namespace plus PLAN.md.
+"""Write a plan to a directory: numbered YAML files per namespace plus PLAN.md and PLAN.html.
 
 Nothing is ever written or deleted outside ``--out``. Every path is built from validated
 names in a fixed layout (``<namespace>/[cleanup/|rollback/]NN-name.yaml``), its real path must
@@ -20,10 +20,12 @@ from pathlib import Path
 import yaml
 
 from asm_mode_advisor.names import is_namespace
+from asm_mode_advisor.plan.html import render_html
 from asm_mode_advisor.plan.markdown import render_markdown
 from asm_mode_advisor.plan.model import Manifest, Plan
 
 PLAN_FILE = "PLAN.md"
+HTML_FILE = "PLAN.html"
 SUBFOLDERS = ("cleanup", "rollback")
 _GENERATED = re.compile(r"^[0-9]{2}-[a-z0-9-]+\.yaml$")
 _VERBS = {"apply": "kubectl apply -f", "delete": "kubectl delete -f",
@@ -190,7 +192,7 @@ def _open_out(out: Path) -> int:
 
 
 def write_plan(plan: Plan, out: Path) -> list[Path]:
-    """Write every manifest and PLAN.md under ``out``; return the paths written, sorted."""
+    """Write every manifest, PLAN.md and PLAN.html under ``out``; return the paths, sorted."""
     for namespace in plan.namespaces:  # refuse a bad path before touching anything
         for manifest in namespace.files:
             plan_parts(manifest.path)
@@ -201,8 +203,9 @@ def write_plan(plan: Plan, out: Path) -> list[Path]:
             written = [_write_manifest(root, out, manifest)
                        for namespace in plan.namespaces for manifest in namespace.files]
             _write_file(root, PLAN_FILE, out / PLAN_FILE, render_markdown(plan))
+            _write_file(root, HTML_FILE, out / HTML_FILE, render_html(plan))
         finally:
             os.close(root)
     except OSError as exc:
         raise PlanWriteError(f"{exc.filename or out}: {exc.strerror or exc}") from None
-    return sorted([*written, out / PLAN_FILE])
+    return sorted([*written, out / PLAN_FILE, out / HTML_FILE])

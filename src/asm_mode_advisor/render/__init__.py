@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from asm_mode_advisor.render import github, json_yaml, markdown, sarif
+from asm_mode_advisor.render import codequality, github, html, json_yaml, markdown, sarif
 from asm_mode_advisor.report import Report
 from asm_mode_advisor.text import defuse_commands, escape_in_strings
 
@@ -20,6 +20,8 @@ class OutputFormat(StrEnum):
     SARIF = "sarif"
     MARKDOWN = "markdown"
     GITHUB = "github"
+    HTML = "html"
+    CODEQUALITY = "codequality"
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,12 @@ CHUNKS: dict[OutputFormat, Chunks] = {
     OutputFormat.YAML: lambda report, _: json_yaml.yaml_chunks(report),
     OutputFormat.SARIF: lambda report, view: map(escape_in_strings,
                                                  sarif.chunks(report, view.rules)),
-    OutputFormat.MARKDOWN: lambda report, _: markdown.chunks(report),
+    OutputFormat.MARKDOWN: lambda report, view: markdown.chunks(report, fail_on=view.fail_on),
     OutputFormat.GITHUB: lambda report, _: github.chunks(report),
+    OutputFormat.HTML: lambda report, view: html.chunks(report, view.fail_on),
+    # GitLab's merge-request findings; DEL, C1, separators and bidi marks as \uNNNN escapes.
+    OutputFormat.CODEQUALITY: lambda report, _: map(escape_in_strings,
+                                                    codequality.chunks(report)),
 }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import sys
 from collections.abc import Iterator
-from itertools import accumulate, groupby, pairwise
+from itertools import accumulate, pairwise
 from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size
@@ -30,9 +32,29 @@ EFFECT_WORDS = {"blocks-ambient": "blocks ambient", "needs-waypoint": "needs way
 GATE_MARK = "✖"
 GATE_STYLE = "bold red"
 MAX_REASONS_PER_RULE = 5
+#: The width when stdout is not a terminal and ``COLUMNS`` is unset (files, CI logs).
 WIDTH = 110
+#: Narrower than this, not even a namespace name and its verdict fit: lines overflow.
+MIN_WIDTH = 20
 #: After the recommendation of a namespace read in part (input errors in its files).
 INCOMPLETE_MARK = "*"
+
+
+def output_width() -> int:
+    """Columns to lay out for: ``COLUMNS``, else the terminal's width, else ``WIDTH``.
+
+    ``COLUMNS`` wins as it does for rich and most tools, so a test or a pipe can fix it;
+    a value that is not a positive number is ignored.
+    """
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
+    try:
+        if sys.stdout.isatty():
+            return max(os.get_terminal_size(sys.stdout.fileno()).columns, MIN_WIDTH)
+    except (OSError, ValueError):
+        pass  # no real terminal behind stdout (captured by a test, or closed)
+    return WIDTH
 
 
 def _where(reason: Reason) -> str:
@@ -62,20 +84,46 @@ def _overview_cells(verdict: NamespaceVerdict) -> tuple[str, Text, Text, str]:
             safe_line(verdict.summary))
 
 
+#: Cells of a table's borders and padding around four columns: 5 rules and 4 x 2 spaces.
+_TABLE_FRAME = 13
+#: The narrowest "top reasons" column worth keeping names and verdicts unbroken for.
+_MIN_REASONS = 10
+
+
+def unbroken(report: Report, width: int) -> bool:
+    """True when every namespace name and verdict fits on one line of its column.
+
+    Then those columns never wrap and only the reasons fold; on a terminal too narrow for
+    that, every column folds, so that no line is wider than the terminal.
+    """
+    def widest(header: str, cells: Iterator[str]) -> int:
+        return max([cell_len(header), *map(cell_len, cells)])
+
+    verdicts = report.namespaces
+    needed = (widest(_HEADERS[0], (safe_line(v.name) for v in verdicts))
+              + widest(_HEADERS[1], (v.current_mode for v in verdicts))
+              + widest(_HEADERS[2], (_overview_cells(v)[2].plain for v in verdicts)))
+    return needed + _MIN_REASONS + _TABLE_FRAME <= width
+
+
 def _overview_table(rows: list[tuple[str, Text, Text, str]], widths: list[int] | None,
-                    head: bool = True, title: bool = True) -> Table:
-    """The overview's table for ``rows``; ``widths`` (with padding) fix its columns."""
+                    head: bool = True, title: bool = True, whole: bool = True) -> Table:
+    """The overview's table for ``rows``; ``widths`` (with padding) fix its columns.
+
+    ``whole``: names and verdicts are never wrapped (see ``unbroken``).
+    """
     table = Table(title="asm-advisor: data-plane mode per namespace" if head and title else None,
                   title_justify="left", expand=False, show_header=head)
     for index, header in enumerate(_HEADERS):
-        table.add_column(header, no_wrap=index in (0, 2),
+        # Long words fold rather than end in "…": a narrow terminal loses no word.
+        table.add_column(header, no_wrap=whole and index in (0, 2), overflow="fold",
                          width=None if widths is None else widths[index] - 2)
     for row in rows:
         table.add_row(*row)
     return table
 
 
-def _overview_widths(console: Console, report: Report) -> list[int]:
+def _overview_widths(console: Console, report: Report, whole: bool = True) -> list[int]:
     """The column widths (with padding) rich gives the overview as one table.
 
     They depend only on each column's widest cell and longest word, so a table of the
@@ -92,23 +140,26 @@ def _overview_widths(console: Console, report: Report) -> list[int]:
                 best = extremes.get((column, bound))
                 if best is None or size > best[0]:
                     extremes[(column, bound)] = (size, cells)
-    proxy = _overview_table([cells for _, cells in extremes.values()], None, title=False)
+    proxy = _overview_table([cells for _, cells in extremes.values()], None, title=False,
+                            whole=whole)
     top = "".join(segment.text for segment in console.render_lines(proxy, options)[0])
-    return [len(list(run)) for _, run in groupby(top.rstrip()[1:-1])][::2]
+    return [len(run) for run in top.rstrip()[1:-1].split("┳")]
 
 
 def _overview(console: Console, report: Report) -> Iterator[str]:
     """The overview table, slice by slice (edges between slices left out)."""
     verdicts = report.namespaces
+    whole = unbroken(report, console.width)
     if len(verdicts) <= OVERVIEW_SLICE:
-        console.print(_overview_table([_overview_cells(v) for v in verdicts], None))
+        console.print(_overview_table([_overview_cells(v) for v in verdicts], None,
+                                      whole=whole))
         yield "".join(_taken(console))
         return
-    widths = _overview_widths(console, report)
+    widths = _overview_widths(console, report, whole)
     for start in range(0, len(verdicts), OVERVIEW_SLICE):
         part = verdicts[start:start + OVERVIEW_SLICE]
         console.print(_overview_table([_overview_cells(v) for v in part], widths,
-                                      head=start == 0))
+                                      head=start == 0, whole=whole))
         lines = _taken(console)
         first = 0 if start == 0 else 1  # a later slice's top edge
         last = len(lines) if start + OVERVIEW_SLICE >= len(verdicts) else -1  # bottom edge
@@ -203,10 +254,13 @@ def _wrapped(segments: list[Segment], width: int, first: list[Segment], rest: st
         return
     styled = Text.assemble(*segments).divide(_cut_points(lines))
     for index, piece in enumerate(styled):
+        # A line's trailing space sits inside its colour codes, where no rstrip finds it:
+        # dropped here, it cannot push a full-width line into the next terminal row.
+        piece.rstrip()
         yield (Text.assemble(*first) if index == 0 else Text(rest)) + piece
 
 
-def _hanging(rows: list[Row], color: bool) -> Iterator[str | Text]:
+def _hanging(rows: list[Row], color: bool, width: int = WIDTH) -> Iterator[str | Text]:
     """Two columns so that long lines wrap under their text, not under the marker.
 
     The label column is as wide as the widest label, then one space, then the text folded
@@ -216,9 +270,9 @@ def _hanging(rows: list[Row], color: bool) -> Iterator[str | Text]:
     widths = [sum(cell_len(text) for text, _ in label) for label, _ in rows]
     label_width = max(widths)
     indent = " " * (label_width + 1)
-    for (label, segments), width in zip(rows, widths, strict=True):
-        gap = (" " * (label_width - width + 1), "")
-        yield from _wrapped(segments, max(WIDTH - label_width - 1, 1), [*label, gap], indent,
+    for (label, segments), own in zip(rows, widths, strict=True):
+        gap = (" " * (label_width - own + 1), "")
+        yield from _wrapped(segments, max(width - label_width - 1, 1), [*label, gap], indent,
                             color)
 
 
@@ -278,14 +332,14 @@ def _reason_rows(verdict: NamespaceVerdict, rank: int | None = None) -> list[Row
     return rows
 
 
-def _details(verdict: NamespaceVerdict, color: bool,
-             rank: int | None = None) -> Iterator[str | Text]:
+def _details(verdict: NamespaceVerdict, color: bool, rank: int | None = None,
+             width: int = WIDTH) -> Iterator[str | Text]:
     """A namespace's heading, reasons, waypoints and benefits, line by line."""
     yield ""
     heading = [(f"{verdict.name}: ", "bold"),
                (verdict.recommendation, "bold " + MODE_STYLE.get(verdict.recommendation, "")),
                (f"  (now: {verdict.current_mode}, {verdict.objects} objects)", "bold")]
-    yield from _wrapped(heading, WIDTH, [], "", color)
+    yield from _wrapped(heading, width, [], "", color)
     rows = _reason_rows(verdict, rank if verdict.gated else None)
     if verdict.incomplete:
         rows.insert(0, ([(f"  {INCOMPLETE_MARK}", "bold red")], [(partial_note(verdict), "red")]))
@@ -298,7 +352,7 @@ def _details(verdict: NamespaceVerdict, color: bool,
         rows.append(([("  benefits" if index == 0 else "", "dim")],
                      [(f"{benefit.text} [{benefit.row}]", "dim")]))
     if rows:
-        yield from _hanging(rows, color)
+        yield from _hanging(rows, color, width)
 
 
 def _cluster_line(facts: dict[str, Any]) -> str:
@@ -325,18 +379,22 @@ def _summary_line(report: Report) -> str:
         line += f"; {summary.suppressed.total} finding(s) suppressed"
     if summary.excluded:
         line += f"; {summary.excluded} object(s) excluded"
+    if summary.excluded_files:
+        line += f"; {summary.excluded_files} file(s) excluded"
     return line + f"; mesh version {report.mesh_version}"
 
 
 def chunks(report: Report, color: bool = False, *, fail_on: str | None = "error",
-           quiet: bool = False) -> Iterator[str]:
+           quiet: bool = False, width: int | None = None) -> Iterator[str]:
     """The terminal view in pieces: the overview, each namespace, the summary.
 
     ``fail_on`` marks the findings that fail the gate and counts them in the footer;
-    ``quiet`` leaves out the namespaces' details (and so the legend of their marks).
+    ``quiet`` leaves out the namespaces' details (and so the legend of their marks);
+    ``width`` (default: ``output_width()``) is the longest line in cells.
     """
+    width = output_width() if width is None else width
     # markup=False: names are text, never rich markup ("[/oops]" or a hidden "[link=...]").
-    console = Console(file=io.StringIO(), width=WIDTH, force_terminal=color,
+    console = Console(file=io.StringIO(), width=width, force_terminal=color,
                       no_color=not color, highlight=False, emoji=False, markup=False,
                       color_system="standard" if color else None)
 
@@ -350,7 +408,7 @@ def chunks(report: Report, color: bool = False, *, fail_on: str | None = "error"
         console.print(legend(fail_on), style="dim")
         yield taken()
     for verdict in [] if quiet else report.namespaces:
-        lines = list(_details(verdict, color, rank))
+        lines = list(_details(verdict, color, rank, width))
         if color:
             console.print(Text("\n").join(Text(line) if isinstance(line, str) else line
                                            for line in lines), soft_wrap=True)
@@ -373,6 +431,6 @@ def chunks(report: Report, color: bool = False, *, fail_on: str | None = "error"
 
 
 def render(report: Report, color: bool = False, *, fail_on: str | None = "error",
-           quiet: bool = False) -> str:
+           quiet: bool = False, width: int | None = None) -> str:
     """The whole terminal view as text (ANSI colours only when ``color``)."""
-    return "".join(chunks(report, color, fail_on=fail_on, quiet=quiet))
+    return "".join(chunks(report, color, fail_on=fail_on, quiet=quiet, width=width))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from asm_mode_advisor.domain import AssumeMode
-from asm_mode_advisor.enforcement import Enforcement
+from asm_mode_advisor.enforcement import Enforcement, interned
 from asm_mode_advisor.kinds import parse_read
 from asm_mode_advisor.matrix import DEFAULT_MESH_VERSION, ROWS_BY_ID
 from asm_mode_advisor.model import Effect, Mode, Resource, Severity
@@ -165,7 +165,7 @@ class Rule(BaseModel):
             objects=subjects, services=tuple(sorted(set(services))),
             workloads=tuple(sorted(set(workloads))), path=path,
             severity=severity or self.severity, extra_rows=tuple(rows),
-            enforcement=enforcement)
+            enforcement=None if enforcement is None else interned(enforcement))
 
 
 #: Every workload kind, in the order rule docs list them (``kinds.WORKLOAD_KINDS`` as a tuple).

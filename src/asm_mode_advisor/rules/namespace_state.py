@@ -15,7 +15,7 @@ from asm_mode_advisor.domain import (
     has_sidecar,
 )
 from asm_mode_advisor.kinds import pod_reads
-from asm_mode_advisor.model import Mode, Severity, as_bool, as_int, as_str, dicts
+from asm_mode_advisor.model import Mode, Severity, as_bool, as_dict, as_int, as_str, dicts
 from asm_mode_advisor.rules._base import (
     WORKLOADS,
     Check,
@@ -220,8 +220,11 @@ def detect_pod_templates(inventory: ScopedInventory, _: Context) -> Iterator[Fin
 def detect_sidecar_resources(inventory: ScopedInventory, _: Context) -> Iterator[Finding]:
     """Every ``networking.istio.io`` Sidecar object."""
     for sidecar in inventory.of_kind("Sidecar"):
+        policy = as_dict(sidecar.spec.get("outboundTrafficPolicy"))
+        lost = (" (and its outboundTrafficPolicy REGISTRY_ONLY, which ztunnel does not enforce: "
+                "see AMA418)") if as_str(policy.get("mode")).upper() == "REGISTRY_ONLY" else ""
         yield SIDECAR_RESOURCE.finding(sidecar, f"{sidecar.ref} scopes sidecar configuration; "
-                                                "ambient ignores it")
+                                                f"ambient ignores it{lost}")
 
 
 def _blocks_hbone(rules: list[dict[str, object]]) -> int | None:

@@ -296,14 +296,12 @@ def to_resource(item: dict[str, Any], kind: ServedKind, slim_bodies: bool = Fals
     annotations.pop(LAST_APPLIED, None)
     namespace = as_str(metadata.get("namespace")) or None
     # Identity first: slimming prunes the body's metadata in place.
-    resource = Resource(kind=kind.info.kind, api_version=kind.api_version,
-                        name=as_str(metadata.get("name")),
-                        namespace=namespace if kind.info.namespaced else None,
-                        labels=str_map(metadata.get("labels")),
-                        annotations=str_map(annotations), body=item)
-    if slim_bodies:
-        slim_body(kind.info.kind, item)
-    return resource
+    name = as_str(metadata.get("name"))
+    labels, kept_annotations = str_map(metadata.get("labels")), str_map(annotations)
+    addresses = slim_body(kind.info.kind, item) if slim_bodies else None
+    return Resource(kind=kind.info.kind, api_version=kind.api_version, name=name,
+                    namespace=namespace if kind.info.namespaced else None, labels=labels,
+                    annotations=kept_annotations, body=item, addresses=addresses)
 
 
 def read_cluster(reader: Reader, page_size: int = DEFAULT_PAGE_SIZE,

@@ -12,6 +12,7 @@ import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import partial
 from typing import BinaryIO
 
@@ -38,6 +39,8 @@ class LoadResult:
     slim: bool = False
     #: Equal structures of this read kept once (``sharing.py``); made here when ``slim``.
     sharing: Sharing | None = field(default=None, repr=False, compare=False)
+    #: Files an exclude glob kept from being read.
+    excluded_files: int = 0
 
     def __post_init__(self) -> None:
         if self.slim and self.sharing is None:
@@ -207,19 +210,44 @@ def parse_files(paths: list[str], default_namespace: str, advance: Callable[[int
         advance(1)
 
 
+def excluded_path(path: str, globs: Iterable[str]) -> bool:
+    """True when a glob matches the file's path, or a folder it is under.
+
+    Paths and globs are compared normalised, with ``/`` separators (``*`` also matches
+    ``/``), so ``./a/b.yaml``, ``a/b.yaml`` and ``a//b.yaml`` are one path.
+    """
+    text = _normal(path)
+    for glob in filter(None, globs):  # an empty glob would match every absolute path
+        pattern = _normal(glob)
+        if fnmatchcase(text, pattern) or fnmatchcase(text, pattern.rstrip("/") + "/*"):
+            return True
+    return False
+
+
+def _normal(path: str) -> str:
+    return os.path.normpath(path).replace(os.sep, "/")
+
+
 def load_paths(paths: Iterable[str], default_namespace: str = "default",
                stdin: BinaryIO | None = None, slim_bodies: bool = False,
-               max_bytes: int = MAX_FILE_BYTES) -> LoadResult:
+               max_bytes: int = MAX_FILE_BYTES, exclude: Iterable[str] = ()) -> LoadResult:
     """Read every path (``-`` is stdin) into Resources and InputErrors.
 
     ``slim_bodies`` drops what no rule reads of each body as it is read (``analyze``);
     commands that write manifests back (``plan``) keep whole bodies. A file, or stdin, of
-    more than ``max_bytes`` is refused with one error.
+    more than ``max_bytes`` is refused with one error. Files matching an ``exclude`` glob
+    are not opened, only counted.
     """
     paths = list(paths)
     expanded = list(expand_paths(paths))
-    files = [path for path in expanded if isinstance(path, str) and path != "-"]
+    globs = tuple(exclude)
     result = LoadResult(slim=slim_bodies)
+    if globs:
+        kept = [path for path in expanded if not isinstance(path, str) or path == "-"
+                or not excluded_path(path, globs)]
+        result.excluded_files = len(expanded) - len(kept)
+        expanded = kept
+    files = [path for path in expanded if isinstance(path, str) and path != "-"]
     with file_progress(len(files)) as advance:
         parsed = parse_files(files, default_namespace, advance, slim_bodies, max_bytes,
                              frozenset(paths), result.sharing)

@@ -101,13 +101,14 @@ def _resource(document: dict[str, Any], name: str, line: int,
         return
     wrong_types = type_errors(kind, group, document)  # on the whole body, before slimming
     body = document
+    addresses = None
     if sharing is not None:
         labels, annotations = sharing.labels(labels), sharing.labels(annotations)
-        slim_body(kind, document)
+        addresses = slim_body(kind, document)
         body = sharing.body(document)
     resource = Resource(kind=kind, api_version=api_version, name=object_name,
                         namespace=resolved_namespace, labels=labels, annotations=annotations,
-                        body=body, file=name, line=line)
+                        body=body, file=name, line=line, addresses=addresses)
     for problem in (label_problem, annotation_problem, *wrong_types):
         if problem:
             yield InputError(f"{resource.ref}: {problem}", name, line)

@@ -11,7 +11,10 @@ requests (M-COST), never instead of them: they scale with load, the requests wit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from asm_mode_advisor.traffic.graph import Call
 
 SOURCE = "https://istio.io/latest/docs/ops/deployment/performance-and-scalability/"
 
@@ -62,3 +65,29 @@ def traffic_cost(mode: str, inbound_rps: float, outbound_rps: float) -> TrafficC
             cpu += FIGURES["waypoint"].vcpu * thousands[0]
             memory += FIGURES["waypoint"].memory_mb * thousands[0]
     return TrafficCost(cpu_millicores=round(cpu * 1000), memory_mb=round(memory))
+
+
+def measured_load(calls: Iterable[Call], namespace: str) -> tuple[float, float]:
+    """Measured requests per second into and out of ``namespace`` (its own calls count both)."""
+    inbound = outbound = 0.0
+    for call in calls:
+        rate = call.requests_per_second or 0.0
+        if call.origin != "metrics" or not rate:
+            continue
+        if call.destination_namespace == namespace:
+            inbound += rate
+        if call.source_namespace == namespace:
+            outbound += rate
+    return inbound, outbound
+
+
+def load_line(calls: Iterable[Call], namespace: str, mode: str) -> str | None:
+    """What the measured load costs in proxies on sidecars and in ``mode``; None unmeasured."""
+    inbound, outbound = measured_load(calls, namespace)
+    if not inbound and not outbound:
+        return None
+    sidecar = traffic_cost("sidecar", inbound, outbound)
+    moved = traffic_cost(mode, inbound, outbound)
+    return (f"at the measured load ({inbound:.1f} rps in, {outbound:.1f} rps out) the proxies "
+            f"need about {sidecar.line()} on sidecars and {moved.line()} in {mode} (Istio "
+            f"1.24 load-test figures per 1,000 rps: {SOURCE})")

@@ -59,9 +59,10 @@ class Graph:
         """Merge ``calls`` in: one call per key, metrics winning over manifests."""
         index = {c.key: i for i, c in enumerate(self.calls)}
         for call in calls:
-            found = index.get(call.key)
+            key = call.key
+            found = index.get(key)
             if found is None:
-                index[call.key] = len(self.calls)
+                index[key] = len(self.calls)
                 self.calls.append(call)
             else:
                 self.calls[found] = merged(self.calls[found], call)

@@ -10,23 +10,15 @@ printed: an env value may hold a credential.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from asm_mode_advisor.inventory import Inventory, Workload
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
 from asm_mode_advisor.model import Resource, as_dict, as_int, as_str, dicts, str_map
+from asm_mode_advisor.traffic.addresses import ADDRESS_NAME, addresses
 from asm_mode_advisor.traffic.graph import Call, Clue, Protocol
 
-#: Env names that hold an address: a bare host in them is a call (``REDIS=redis-cart``).
-_ADDRESS_NAME = re.compile(r"(ADDR|ADDRESS|HOST|HOSTNAME|URL|URI|ENDPOINT|SERVICE|SVC|SERVER|"
-                           r"UPSTREAM|BACKEND|DSN|TARGET)S?$", re.IGNORECASE)
-#: A DNS-ish host, optionally with a port, as found in env values, args and URLs.
-_HOST = re.compile(r"(?<![\w.-])([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-                   r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::(\d{1,5}))?(?![\w-])")
-#: Longest text looked at per value: addresses are short; a bundled config file is not read.
-MAX_VALUE = 4096
 _GRPC_NAMES = ("grpc",)
 _HTTP_NAMES = ("http", "http2", "https", "h2c", "web")
 
@@ -34,8 +26,9 @@ _HTTP_NAMES = ("http", "http2", "https", "h2c", "web")
 def calls_from_manifests(inventory: Inventory) -> list[Call]:
     """Every call the manifests show, in no particular order (the graph sorts)."""
     calls: list[Call] = []
+    protocols: dict[tuple[int, int | None], Protocol] = {}  # by Service and port
     for workload in inventory.all_workloads():
-        calls.extend(address_calls(inventory, workload))
+        calls.extend(address_calls(inventory, workload, protocols))
     calls.extend(route_calls(inventory))
     calls.extend(policy_calls(inventory))
     return calls
@@ -43,50 +36,55 @@ def calls_from_manifests(inventory: Inventory) -> list[Call]:
 
 # --- addresses in env values and arguments ----------------------------------------------
 
-def address_calls(inventory: Inventory, workload: Workload) -> Iterator[Call]:
-    """Calls from a workload to the Services its env values and arguments name."""
+def address_calls(inventory: Inventory, workload: Workload,
+                  protocols: dict[tuple[int, int | None], Protocol] | None = None
+                  ) -> Iterator[Call]:
+    """Calls from a workload to the Services its env values and arguments name.
+
+    ``protocols`` remembers each Service port's protocol across workloads.
+    """
+    known = {} if protocols is None else protocols
     namespace = workload.resource.namespace or inventory.default_namespace
     seen: set[tuple[str, str]] = set()
-    own = set(inventory.services_of_workloads(namespace, [workload]))
+    own: set[str] | None = None  # the workload's own Services, looked up when needed
     for text, named_address in _texts(workload):
-        for host, port in _hosts(text):
-            if not (named_address or port is not None or "." in host or "://" in text):
-                continue  # a bare word in an unrelated setting is not an address
+        for host, port in addresses(text, named_address):
             found = inventory.resolve_host(host, namespace)
             if found is None or found in seen:
                 continue
             service = inventory.service(*found)
-            if service is None or (found[0] == namespace and found[1] in own):
-                continue  # not a Service of the input, or the workload's own
+            if service is None:
+                continue  # not a Service of the input
+            if found[0] == namespace:
+                if own is None:
+                    own = set(inventory.services_of_workloads(namespace, [workload]))
+                if found[1] in own:
+                    continue  # the workload's own Service
             seen.add(found)
+            protocol = known.get((id(service), port))
+            if protocol is None:
+                protocol = known[(id(service), port)] = service_protocol(service, port)
             yield Call(source_namespace=namespace, source_workload=workload.resource.name,
                        destination_namespace=found[0], destination_service=found[1],
-                       protocol=service_protocol(service, port), clue="address")
+                       protocol=protocol, clue="address")
 
 
 def _texts(workload: Workload) -> Iterator[tuple[str, bool]]:
     """``(text, names an address)`` for each env value and argument of every container."""
+    if workload.resource.addresses is not None:  # slimmed: its addresses, digested
+        yield workload.resource.addresses, False
+        return
     for container in workload.containers:
         for env in dicts(container.get("env")):
             value = as_str(env.get("value"))
             if value:
-                yield value[:MAX_VALUE], bool(_ADDRESS_NAME.search(as_str(env.get("name"))))
+                yield value, bool(ADDRESS_NAME.search(as_str(env.get("name"))))
         for key in ("args", "command"):
             items = container.get(key)
             if isinstance(items, list):
                 for item in items:
                     if isinstance(item, str) and item:
-                        yield item[:MAX_VALUE], False
-
-
-def _hosts(text: str) -> Iterator[tuple[str, int | None]]:
-    """Host names (lower case) and ports in a text; credentials in URLs are skipped."""
-    lowered = text.lower()  # may differ in length from ``text``: index only into it
-    for match in _HOST.finditer(lowered):
-        if match.end() < len(lowered) and lowered[match.end()] == "@":
-            continue  # ``user:password@host``: the user part is not a host
-        port = int(match.group(2)) if match.group(2) else None
-        yield match.group(1), port
+                        yield item, False
 
 
 def service_protocol(service: Resource, port: int | None) -> Protocol:
@@ -227,7 +225,7 @@ def _network_policy_sources(inventory: Inventory, resource: Resource) -> set[str
 
 
 def _known(inventory: Inventory, namespace: str) -> bool:
-    return namespace in inventory.namespaces
+    return namespace in inventory.namespace_set
 
 
 def _strings(value: Any) -> list[str]:

@@ -6,13 +6,19 @@ import dataclasses
 from collections.abc import Iterable
 
 from asm_mode_advisor.report import (
+    Benefit,
     NamespaceTraffic,
     NamespaceVerdict,
     TrafficPeer,
     TrafficSummary,
 )
+from asm_mode_advisor.traffic.costs import load_line
 from asm_mode_advisor.traffic.graph import Call, Evidence, TrafficEvidence
 
+#: Recommendations that move off sidecars (their load has a cost to compare).
+MOVING = frozenset({"ambient", "ambient-waypoint"})
+#: The section of every namespace nothing calls and that calls nothing (shared, frozen).
+NO_CALLS = NamespaceTraffic(evidence="none")
 #: Rates are printed to this many decimals so that output stays byte-stable.
 DECIMALS = 3
 
@@ -43,7 +49,7 @@ def attach(verdicts: Iterable[NamespaceVerdict],
         evidence: Evidence = "metrics" if traffic.measured else (
             "manifests" if calls_in or calls_out else "none")
         measured = [c for c in calls_in if c.origin == "metrics"]
-        section = NamespaceTraffic(
+        section = NO_CALLS if evidence == "none" else NamespaceTraffic(
             evidence=evidence,
             callers=tuple(_peer(c, c.source_namespace, c.source_workload,
                                 c.destination_service, modes)
@@ -54,7 +60,11 @@ def attach(verdicts: Iterable[NamespaceVerdict],
             if traffic.measured else None,
             tcp_connections_per_second=_total(c.connections_per_second for c in measured)
             if traffic.measured else None)
-        result.append(dataclasses.replace(verdict, traffic=section))
+        line = load_line(graph.calls, verdict.name, verdict.recommendation) if (
+            traffic.measured and verdict.recommendation in MOVING) else None
+        benefits = verdict.benefits if line is None else (
+            *verdict.benefits, Benefit(row="M-COST", text=line))
+        result.append(dataclasses.replace(verdict, traffic=section, benefits=benefits))
     return result
 
 

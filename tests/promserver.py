@@ -22,15 +22,15 @@ import subprocess
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 HERE = Path(__file__).resolve().parent
-SERIES_FILE = HERE / "series.yaml"
-REPO = HERE.parent.parent
+SERIES_FILE = HERE / "traffic" / "series.yaml"
+REPO = HERE.parent
 CACHED = Path.home() / ".cache" / "asm-advisor" / "prometheus" / "root" / "usr" / "bin"
 CACHED = CACHED / "prometheus"
 
@@ -186,9 +186,12 @@ class TokenProxy:
     """Forwards to Prometheus only requests with ``Authorization: Bearer <token>``.
 
     Stands for the auth proxy of a managed Prometheus; Prometheus itself has no bearer auth.
+    ``before_forward(n)`` runs before the n-th request (1-based) is forwarded. A request that
+    cannot reach Prometheus gets the 502 such a proxy answers.
     """
 
-    def __init__(self, upstream_port: int, token: str) -> None:
+    def __init__(self, upstream_port: int, token: str,
+                 before_forward: Callable[[int], None] | None = None) -> None:
         self.seen: list[str] = []
         proxy = self
 
@@ -201,13 +204,19 @@ class TokenProxy:
                     payload = b'{"status":"error","errorType":"unauthorized","error":"bad token"}'
                     self.send_response(401)
                 else:
+                    if before_forward is not None:
+                        before_forward(len(proxy.seen))  # e.g. stop Prometheus mid-run
                     connection = http.client.HTTPConnection("127.0.0.1", upstream_port,
                                                             timeout=30)
-                    connection.request("POST", self.path, body=body, headers={
-                        "Content-Type": self.headers.get("Content-Type", "")})
-                    answer = connection.getresponse()
-                    payload = answer.read()
-                    self.send_response(answer.status)
+                    try:
+                        connection.request("POST", self.path, body=body, headers={
+                            "Content-Type": self.headers.get("Content-Type", "")})
+                        answer = connection.getresponse()
+                        payload = answer.read()
+                        self.send_response(answer.status)
+                    except OSError:
+                        payload = b'{"status":"error","errorType":"unavailable","error":"upstream"}'
+                        self.send_response(502)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
