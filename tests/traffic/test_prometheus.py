@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from promserver import Exporter, PrometheusServer, TokenProxy
 
 from asm_mode_advisor.sources.prometheus import (
     MetricsError,
@@ -20,6 +19,7 @@ from asm_mode_advisor.sources.prometheus import (
 )
 from asm_mode_advisor.traffic.graph import Call, Graph
 from conftest import prometheus_binary
+from promserver import Exporter, PrometheusServer, TokenProxy
 
 
 def by_pair(calls: list[Call]) -> dict[tuple[str, str, str, str], Call]:

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from promserver import Exporter, PrometheusServer
 from typer.testing import CliRunner
 
 from asm_mode_advisor.cli import app
+from promserver import Exporter, PrometheusServer
 
 ESTATE = str(Path(__file__).resolve().parent / "estate")
 
