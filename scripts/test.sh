@@ -87,8 +87,15 @@ ASM_ADVISOR_PROMETHEUS="$(bash scripts/get-prometheus.sh)"
 export ASM_ADVISOR_PROMETHEUS
 
 # The HTML browser tests load the report in Debian's Chromium, headless and offline.
-ASM_ADVISOR_CHROMIUM="$(bash scripts/get-chromium.sh)"
-export ASM_ADVISOR_CHROMIUM
+if ASM_ADVISOR_CHROMIUM="$(bash scripts/get-chromium.sh)"; then
+  export ASM_ADVISOR_CHROMIUM
+elif [ "${cluster}" -eq 0 ]; then
+  # --no-cluster is the no-root path: without Chromium, its tests are left out, and said so.
+  say "--no-cluster: no chromium (installing it needs root); the browser tests are deselected"
+  pytest_args=(-m "not cluster and not browser" "${pytest_args[@]:2}")
+else
+  die "chromium is needed for the browser tests: run 'apt-get install -y chromium' as root"
+fi
 
 "${python}" -m ruff check src tests benchmarks scripts
 "${python}" -m mypy
