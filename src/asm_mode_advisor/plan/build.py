@@ -129,7 +129,7 @@ def measured_line(analysis: Analysis, namespace: str, mode: str) -> str | None:
     traffic = analysis.traffic
     if traffic is None or not traffic.measured:
         return None
-    return load_line(traffic.graph.calls, namespace, mode)
+    return load_line(traffic.graph.touching(namespace), namespace, mode)
 
 
 def ordered(plans: list[NamespacePlan], sidecar: list[StaysOnSidecar],

@@ -54,9 +54,16 @@ class Graph:
     """Every call found in one run, indexed by namespace on both ends."""
 
     calls: list[Call] = field(default_factory=list)
+    #: ``sorted_calls`` and ``touching`` worked out once; ``add`` and ``compact`` reset them.
+    _sorted: list[Call] | None = field(default=None, repr=False, compare=False)
+    _touching: dict[str, list[Call]] | None = field(default=None, repr=False, compare=False)
+
+    def _changed(self) -> None:
+        self._sorted = self._touching = None
 
     def add(self, calls: Iterable[Call]) -> None:
         """Merge ``calls`` in: one call per key, metrics winning over manifests."""
+        self._changed()
         index = {c.key: i for i, c in enumerate(self.calls)}
         for call in calls:
             key = call.key
@@ -73,14 +80,28 @@ class Graph:
         ``web -> shop`` from an AuthorizationPolicy says less than ``web/frontend ->
         shop/cart`` from an address or the metrics, and would list the caller twice.
         """
+        self._changed()
         precise = {(c.source_namespace, c.destination_namespace) for c in self.calls
                    if c.destination_service or c.source_workload}
         self.calls = [c for c in self.calls if c.destination_service or c.source_workload
                       or (c.source_namespace, c.destination_namespace) not in precise]
 
     def sorted_calls(self) -> list[Call]:
-        """Calls in a stable order (for output)."""
-        return sorted(self.calls, key=_order)
+        """Calls in a stable order (for output); the list is shared: do not change it."""
+        if self._sorted is None or len(self._sorted) != len(self.calls):
+            self._sorted = sorted(self.calls, key=_order)
+        return self._sorted
+
+    def touching(self, namespace: str) -> list[Call]:
+        """Calls into or out of ``namespace`` (each once), in stable order."""
+        if self._touching is None:
+            index: dict[str, list[Call]] = defaultdict(list)
+            for call in self.sorted_calls():
+                index[call.source_namespace].append(call)
+                if call.crosses_namespaces:
+                    index[call.destination_namespace].append(call)
+            self._touching = dict(index)
+        return self._touching.get(namespace, [])
 
     def callers_of(self, namespace: str) -> list[Call]:
         """Calls into ``namespace`` from other namespaces."""

@@ -26,9 +26,9 @@ _HTTP_NAMES = ("http", "http2", "https", "h2c", "web")
 def calls_from_manifests(inventory: Inventory) -> list[Call]:
     """Every call the manifests show, in no particular order (the graph sorts)."""
     calls: list[Call] = []
-    protocols: dict[tuple[int, int | None], Protocol] = {}  # by Service and port
+    lookup = Lookup(inventory)
     for workload in inventory.all_workloads():
-        calls.extend(address_calls(inventory, workload, protocols))
+        calls.extend(address_calls(inventory, workload, lookup))
     calls.extend(route_calls(inventory))
     calls.extend(policy_calls(inventory))
     return calls
@@ -36,37 +36,60 @@ def calls_from_manifests(inventory: Inventory) -> list[Call]:
 
 # --- addresses in env values and arguments ----------------------------------------------
 
-def address_calls(inventory: Inventory, workload: Workload,
-                  protocols: dict[tuple[int, int | None], Protocol] | None = None
-                  ) -> Iterator[Call]:
-    """Calls from a workload to the Services its env values and arguments name.
+class Lookup:
+    """Hosts to Services and Service ports to protocols, each worked out once per run.
 
-    ``protocols`` remembers each Service port's protocol across workloads.
+    An estate names the same few hundred Services from thousands of workloads, and a host
+    with a dot resolves the same from every namespace.
     """
-    known = {} if protocols is None else protocols
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._inventory = inventory
+        self._targets: dict[tuple[str, str], tuple[tuple[str, str], Resource] | None] = {}
+        self._protocols: dict[tuple[int, int | None], Protocol] = {}
+
+    def target(self, host: str, namespace: str) -> tuple[tuple[str, str], Resource] | None:
+        """``((namespace, name), Service)`` a host names from ``namespace``, or None."""
+        key = (host, "" if "." in host else namespace)
+        if key in self._targets:
+            return self._targets[key]
+        found = self._inventory.resolve_host(host, namespace)
+        service = self._inventory.service(*found) if found is not None else None
+        result = (found, service) if found is not None and service is not None else None
+        self._targets[key] = result
+        return result
+
+    def protocol(self, service: Resource, port: int | None) -> Protocol:
+        """:func:`service_protocol`, remembered per Service and port."""
+        key = (id(service), port)
+        found = self._protocols.get(key)
+        if found is None:
+            found = self._protocols[key] = service_protocol(service, port)
+        return found
+
+
+def address_calls(inventory: Inventory, workload: Workload,
+                  lookup: Lookup | None = None) -> Iterator[Call]:
+    """Calls from a workload to the Services its env values and arguments name."""
+    lookup = Lookup(inventory) if lookup is None else lookup
     namespace = workload.resource.namespace or inventory.default_namespace
     seen: set[tuple[str, str]] = set()
     own: set[str] | None = None  # the workload's own Services, looked up when needed
     for text, named_address in _texts(workload):
         for host, port in addresses(text, named_address):
-            found = inventory.resolve_host(host, namespace)
-            if found is None or found in seen:
-                continue
-            service = inventory.service(*found)
-            if service is None:
-                continue  # not a Service of the input
+            target = lookup.target(host, namespace)
+            if target is None or target[0] in seen:
+                continue  # not a Service of the input, or named already
+            found, service = target
             if found[0] == namespace:
                 if own is None:
                     own = set(inventory.services_of_workloads(namespace, [workload]))
                 if found[1] in own:
                     continue  # the workload's own Service
             seen.add(found)
-            protocol = known.get((id(service), port))
-            if protocol is None:
-                protocol = known[(id(service), port)] = service_protocol(service, port)
             yield Call(source_namespace=namespace, source_workload=workload.resource.name,
                        destination_namespace=found[0], destination_service=found[1],
-                       protocol=protocol, clue="address")
+                       protocol=lookup.protocol(service, port), clue="address")
 
 
 def _texts(workload: Workload) -> Iterator[tuple[str, bool]]:

@@ -60,7 +60,7 @@ def attach(verdicts: Iterable[NamespaceVerdict],
             if traffic.measured else None,
             tcp_connections_per_second=_total(c.connections_per_second for c in measured)
             if traffic.measured else None)
-        line = load_line(graph.calls, verdict.name, verdict.recommendation) if (
+        line = load_line(graph.touching(verdict.name), verdict.name, verdict.recommendation) if (
             traffic.measured and verdict.recommendation in MOVING) else None
         benefits = verdict.benefits if line is None else (
             *verdict.benefits, Benefit(row="M-COST", text=line))
