@@ -47,6 +47,15 @@ def test_token_file_is_relative_to_the_kubeconfig(tmp_path: Path) -> None:
     assert endpoint.headers == {"Authorization": "Bearer from-file"}
 
 
+@pytest.mark.parametrize(("target", "problem"), [
+    ("/dev/zero", "not a regular file"), ("big", "larger than 64 KiB")])
+def test_token_file_is_read_bounded(tmp_path: Path, target: str, problem: str) -> None:
+    """A tokenFile that is a device or huge is one error, never an endless read."""
+    (tmp_path / "big").write_text("x" * (65 << 10), encoding="utf-8")
+    with pytest.raises(KubeconfigError, match=f"cannot read tokenFile: {problem}"):
+        load_endpoint(str(write(tmp_path / "config", user={"tokenFile": target})), None)
+
+
 def test_basic_auth(tmp_path: Path) -> None:
     endpoint = load_endpoint(str(write(tmp_path / "config",
                                        user={"username": "ann", "password": "pw"})), None)

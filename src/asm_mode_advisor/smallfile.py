@@ -73,6 +73,15 @@ def read_bounded(path: str, limit: int, pipe_ok: bool = False) -> bytes | None:
         os.close(handle)
 
 
+#: The most a token file may hold (a bearer token is a few KiB at most).
+TOKEN_LIMIT = 64 << 10
+
+
+def _size(limit: int) -> str:
+    """``64 MiB`` or, under a MiB, ``64 KiB``."""
+    return f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit >> 10} KiB"
+
+
 class FileProblem(Exception):
     """A side file that cannot be used; the message is one line without the file name."""
 
@@ -90,7 +99,7 @@ def read_text(path: Path, limit: int) -> str:
     except OSError as exc:
         raise FileProblem(exc.strerror or str(exc)) from None
     if data is None:
-        raise FileProblem(f"larger than {limit >> 20} MiB")
+        raise FileProblem(f"larger than {_size(limit)}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

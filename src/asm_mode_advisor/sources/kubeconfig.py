@@ -24,6 +24,7 @@ import yaml
 
 from asm_mode_advisor.model import as_dict, as_str, dicts
 from asm_mode_advisor.redact import remember, safe_message
+from asm_mode_advisor.smallfile import TOKEN_LIMIT, FileProblem, read_text
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 #: Keys of a kubeconfig user section whose values are not secret (paths, names, switches);
@@ -216,9 +217,9 @@ def _auth_headers(user: dict[str, Any], user_file: Path, owner: str) -> dict[str
     token = as_str(user.get("token"))
     if not token and as_str(user.get("tokenFile")):
         try:
-            token = Path(_relative(as_str(user.get("tokenFile")), user_file)).read_text(
-                encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
+            token = read_text(Path(_relative(as_str(user.get("tokenFile")), user_file)),
+                              TOKEN_LIMIT).strip()
+        except FileProblem as exc:
             raise KubeconfigError(f"invalid kubeconfig: cannot read tokenFile: {exc}") from None
         remember([token])
         owner = f"{owner} (tokenFile {as_str(user.get('tokenFile'))})"
