@@ -94,3 +94,8 @@ def is_gateway_pod(labels: dict[str, str], annotations: dict[str, str] | None = 
         return True  # the classic charts' istio-ingressgateway / istio-egressgateway
     key, value = GATEWAY_TEMPLATE
     return (annotations or {}).get(key) == value
+
+
+def fqdn(namespace: str, service: str) -> str:
+    """``service.namespace.svc.cluster.local``."""
+    return f"{service}.{namespace}{CLUSTER_DOMAIN_SUFFIX}"

@@ -19,6 +19,10 @@ class Mode(StrEnum):
     NOT_APPLICABLE = "not-applicable"
 
 
+#: Recommendations that move a namespace off sidecars (and share ztunnel).
+MOVING = frozenset({Mode.AMBIENT, Mode.AMBIENT_WAYPOINT})
+
+
 class Effect(StrEnum):
     """What a finding does to the recommendation, strongest first."""
 

@@ -12,7 +12,7 @@ from asm_mode_advisor.costs import CostBasis, basis, namespace_cost, ztunnel_sha
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.locate import FieldLines, line_of
 from asm_mode_advisor.matrix import L7_PARSES, LATENCY_MS
-from asm_mode_advisor.model import Effect, Mode
+from asm_mode_advisor.model import MOVING, Effect, Mode
 from asm_mode_advisor.report import (
     Benefit,
     NamespaceVerdict,
@@ -29,8 +29,6 @@ from asm_mode_advisor.rules import (
 )
 from asm_mode_advisor.rules import recommend as recommend  # re-exported: the verdict's rule
 
-#: Modes whose namespaces move off sidecars (and share ztunnel).
-MOVING = frozenset({Mode.AMBIENT, Mode.AMBIENT_WAYPOINT})
 #: What suppresses a finding (None: it counts); called once for each reason built.
 Suppressed = Callable[[Finding], SuppressionSource | None]
 

@@ -155,7 +155,8 @@ spec:
     assert ("web", "", "shop", "cart", "grpc", "route") in found
     assert ("web", "", "api", "", "tcp", "authorization") in found
     assert ("web", "", "shop", "", "tcp", "network-policy") in found
-    assert [c.source_namespace for c in graph.callers_of("shop")] == ["web", "web"]
+    assert [c.source_namespace for c in graph.by_destination()["shop"]
+            if c.crosses_namespaces] == ["web", "web"]
 
 
 def test_merge_prefers_measured_figures_and_specific_protocols() -> None:

@@ -8,7 +8,7 @@ from fractions import Fraction
 from asm_mode_advisor.analysis import Analysis
 from asm_mode_advisor.costs import DEFAULT_NODES, SIDECAR_CPU, SIDECAR_MEMORY, basis
 from asm_mode_advisor.inventory import Inventory
-from asm_mode_advisor.model import Effect, Mode
+from asm_mode_advisor.model import MOVING, Effect, Mode
 from asm_mode_advisor.plan.estimates import namespace_estimate, shares, totals
 from asm_mode_advisor.plan.model import (
     Assumptions,
@@ -84,7 +84,7 @@ def _skip_reason(verdict: NamespaceVerdict, wanted: tuple[str, ...],
 
 def is_planned(verdict: NamespaceVerdict) -> bool:
     """Namespaces the plan moves: recommended ambient or ambient-waypoint."""
-    return verdict.recommendation in (Mode.AMBIENT.value, Mode.AMBIENT_WAYPOINT.value)
+    return Mode(verdict.recommendation) in MOVING
 
 
 def planned_waypoints(verdict: NamespaceVerdict, per_service: bool) -> list[PlannedWaypoint]:
@@ -129,7 +129,7 @@ def measured_line(analysis: Analysis, namespace: str, mode: str) -> str | None:
     traffic = analysis.traffic
     if traffic is None or not traffic.measured:
         return None
-    return load_line(traffic.graph.touching(namespace), namespace, mode)
+    return load_line(traffic.graph, namespace, mode)
 
 
 def ordered(plans: list[NamespacePlan], sidecar: list[StaysOnSidecar],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from asm_mode_advisor.domain import CLUSTER_DOMAIN_SUFFIX, USE_WAYPOINT_LABEL
+from asm_mode_advisor.domain import USE_WAYPOINT_LABEL, fqdn
 from asm_mode_advisor.inventory import Inventory
 from asm_mode_advisor.kinds import ISTIO_NETWORKING
 from asm_mode_advisor.model import Resource, as_dict, as_list, as_str, dicts
@@ -39,7 +39,7 @@ def _fqdn(inventory: Inventory, host: str, namespace: str) -> str:
     resolved = inventory.resolve_host(host, namespace)
     if resolved is None:
         return host
-    return f"{resolved[1]}.{resolved[0]}{CLUSTER_DOMAIN_SUFFIX}"
+    return fqdn(*resolved)
 
 
 def _hosts_of(resource: Resource) -> list[str]:

@@ -16,7 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from asm_mode_advisor.render.common import artifact_path, location_line, repo_root, sort_by
+from asm_mode_advisor.render.common import (
+    artifact_path,
+    location_line,
+    reason_file,
+    repo_root,
+    sort_by,
+)
 from asm_mode_advisor.report import Reason, Report, counted
 
 #: The advisor's severities on GitLab's scale, as linters commonly map theirs.
@@ -28,12 +34,12 @@ def located(report: Report, root: Path) -> list[tuple[str, Reason]]:
     paths: dict[str, str] = {}
     found: list[tuple[str, Reason]] = []
     for reason in counted(report):
-        first = reason.objects[0] if reason.objects else None
-        if first is None or not first.file or first.file.startswith("<"):
+        file = reason_file(reason)
+        if file is None:
             continue  # from stdin or the cluster: no file to point at
-        if first.file not in paths:
-            paths[first.file] = artifact_path(first.file, root)
-        found.append((paths[first.file], reason))
+        if file not in paths:
+            paths[file] = artifact_path(file, root)
+        found.append((paths[file], reason))
     sort_by(found, lambda pair: pair[0], lambda pair: location_line(pair[1]),
             lambda pair: pair[1].rule_id, lambda pair: pair[1].fingerprint)
     return found

@@ -45,6 +45,14 @@ def artifact_path(file: str, root: Path) -> str:
         return absolute.as_posix()
 
 
+def reason_file(reason: Reason) -> str | None:
+    """The file a finding points at (its first object's), or None from stdin or a cluster."""
+    first = reason.objects[0] if reason.objects else None
+    if first is None or not first.file or first.file.startswith("<"):
+        return None
+    return first.file
+
+
 def location_line(reason: Reason) -> int:
     """The offending field's line, else the object's first line, else 1."""
     first = reason.objects[0] if reason.objects else None

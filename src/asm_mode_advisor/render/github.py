@@ -15,6 +15,7 @@ from asm_mode_advisor.render.common import (
     artifact_path,
     location_line,
     partial_note,
+    reason_file,
     repo_root,
     sort_by,
 )
@@ -33,14 +34,14 @@ escape_property = gh_property
 def annotation(reason: Reason, root_path: str | None = None,
                paths: dict[str, str] | None = None) -> str:
     """One workflow command for a finding (``paths``: files already made relative)."""
-    first = reason.objects[0] if reason.objects else None
+    file = reason_file(reason)
     properties = []
-    if first is not None and first.file and not first.file.startswith("<"):
+    if file is not None:
         known = {} if paths is None else paths
-        path = known.get(first.file)
+        path = known.get(file)
         if path is None:
             root = Path(root_path) if root_path else repo_root()
-            path = known[first.file] = artifact_path(first.file, root)
+            path = known[file] = artifact_path(file, root)
         properties += [f"file={escape_property(path)}", f"line={location_line(reason)}"]
     properties.append(f"title={escape_property(f'{reason.rule_id} {reason.rule_name}')}")
     message = f"{reason.message} [{', '.join(reason.matrix_rows)}]"

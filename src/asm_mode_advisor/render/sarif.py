@@ -19,7 +19,13 @@ from asm_mode_advisor.jsonstream import Lazy, iter_json
 from asm_mode_advisor.matrix import ROWS_BY_ID
 from asm_mode_advisor.model import Effect, Severity
 from asm_mode_advisor.render import sarif_partial
-from asm_mode_advisor.render.common import artifact_path, location_line, repo_root, sort_by
+from asm_mode_advisor.render.common import (
+    artifact_path,
+    location_line,
+    reason_file,
+    repo_root,
+    sort_by,
+)
 from asm_mode_advisor.report import Reason, Report, counted
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -129,11 +135,11 @@ def located(report: Report, root: Path) -> tuple[list[Reason], dict[str, str]]:
     uris: dict[str, str] = {}
     found: list[Reason] = []
     for reason in counted(report):
-        first = reason.objects[0] if reason.objects else None
-        if first is None or not first.file or first.file.startswith("<"):
+        file = reason_file(reason)
+        if file is None:
             continue  # from stdin or the cluster: no file to point at
-        if first.file not in uris:
-            uris[first.file] = artifact_uri(first.file, root)
+        if file not in uris:
+            uris[file] = artifact_uri(file, root)
         found.append(reason)
     sort_by(found, lambda r: uris[r.objects[0].file or ""], location_line,
             attrgetter("rule_id"), attrgetter("fingerprint"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from asm_mode_advisor.domain import CLUSTER_DOMAIN_SUFFIX
+from asm_mode_advisor.domain import CLUSTER_DOMAIN_SUFFIX, fqdn
 from asm_mode_advisor.enforcement import Change, Enforcement, Enforcer, same
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
 from asm_mode_advisor.model import Resource, Severity, as_dict, as_str, dicts
@@ -312,11 +312,6 @@ def external_host(host: str) -> bool:
     host = host.strip().lower()
     return bool(host) and "*" not in host and "." in host and not (
         host.endswith(LOCAL_SUFFIXES) or host.endswith(CLUSTER_DOMAIN_SUFFIX))
-
-
-def fqdn(namespace: str, service: str) -> str:
-    """``service.namespace.svc.cluster.local``."""
-    return f"{service}.{namespace}{CLUSTER_DOMAIN_SUFFIX}"
 
 
 def host_targets(inventory: ScopedInventory, resource: Resource,

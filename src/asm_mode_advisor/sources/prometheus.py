@@ -21,11 +21,13 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from asm_mode_advisor.names import DNS1123_LABEL, DNS1123_SUBDOMAIN, LABEL_MAX, SUBDOMAIN_MAX
 from asm_mode_advisor.redact import remember, safe_message
-from asm_mode_advisor.smallfile import NotRegularFile, read_bounded
+from asm_mode_advisor.smallfile import TOKEN_LIMIT, FileProblem, read_text
+from asm_mode_advisor.sources.limits import failure_reason
 from asm_mode_advisor.traffic.graph import Call, Protocol
 
 #: Environment variables for basic auth (managed services that want a user and password).
@@ -35,7 +37,6 @@ DEFAULT_WINDOW = "7d"
 DEFAULT_TIMEOUT = 30.0
 MAX_ANSWER_BYTES = 64 << 20
 MAX_SERIES = 200_000
-MAX_TOKEN_BYTES = 64 << 10
 #: Response flags Envoy sets when a fault was injected: an abort (FI) or a delay (DI).
 FAULT_FLAGS = frozenset({"FI", "DI"})
 
@@ -240,7 +241,7 @@ class _Client:
                                f"{options.timeout:g} s") from None
         except (OSError, http.client.HTTPException) as exc:
             raise MetricsError(f"cannot reach Prometheus at {self.shown}: "
-                               f"{_reason(exc)}") from None
+                               f"{failure_reason(exc)}") from None
         finally:
             connection.close()
 
@@ -282,18 +283,9 @@ def _authorization(options: PrometheusOptions,
 
 def _token(path: str) -> str:
     try:
-        data = read_bounded(path, MAX_TOKEN_BYTES)
-    except NotRegularFile:
-        raise MetricsError(f"--prometheus-token-file {path}: not a regular file") from None
-    except OSError as exc:
-        raise MetricsError(f"--prometheus-token-file {path}: "
-                           f"{exc.strerror or 'cannot read it'}") from None
-    if data is None:
-        raise MetricsError(f"--prometheus-token-file {path}: larger than 64 KiB")
-    try:
-        token = data.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise MetricsError(f"--prometheus-token-file {path}: not UTF-8 text") from None
+        token = read_text(Path(path), TOKEN_LIMIT).strip()
+    except FileProblem as exc:
+        raise MetricsError(f"--prometheus-token-file {path}: {exc}") from None
     if not token or any(c.isspace() or not c.isprintable() for c in token):
         raise MetricsError(f"--prometheus-token-file {path}: not one token on one line")
     remember([token])
@@ -328,13 +320,3 @@ def _error_text(answer: object) -> str:
         return f" ({kind}: {answer['error'][:200]})" if isinstance(kind, str) else (
             f" ({answer['error'][:200]})")
     return ""
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failure: {exc.reason or exc}"
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "the server closed the connection"
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from asm_mode_advisor.traffic.graph import Call
+from asm_mode_advisor.traffic.graph import Call, Graph
 
 SOURCE = "https://istio.io/latest/docs/ops/deployment/performance-and-scalability/"
 
@@ -67,23 +67,18 @@ def traffic_cost(mode: str, inbound_rps: float, outbound_rps: float) -> TrafficC
     return TrafficCost(cpu_millicores=round(cpu * 1000), memory_mb=round(memory))
 
 
-def measured_load(calls: Iterable[Call], namespace: str) -> tuple[float, float]:
-    """Measured requests per second into and out of ``namespace`` (its own calls count both)."""
-    inbound = outbound = 0.0
-    for call in calls:
-        rate = call.requests_per_second or 0.0
-        if call.origin != "metrics" or not rate:
-            continue
-        if call.destination_namespace == namespace:
-            inbound += rate
-        if call.source_namespace == namespace:
-            outbound += rate
-    return inbound, outbound
+def measured_rate(calls: Iterable[Call]) -> float:
+    """Measured requests per second of ``calls`` (calls learnt from manifests have none)."""
+    return sum(call.requests_per_second or 0.0 for call in calls if call.origin == "metrics")
 
 
-def load_line(calls: Iterable[Call], namespace: str, mode: str) -> str | None:
-    """What the measured load costs in proxies on sidecars and in ``mode``; None unmeasured."""
-    inbound, outbound = measured_load(calls, namespace)
+def load_line(graph: Graph, namespace: str, mode: str) -> str | None:
+    """What the measured load costs in proxies on sidecars and in ``mode``; None unmeasured.
+
+    A call inside the namespace passes its proxies twice (out and in), so it counts both ways.
+    """
+    inbound = measured_rate(graph.by_destination().get(namespace, ()))
+    outbound = measured_rate(graph.by_source().get(namespace, ()))
     if not inbound and not outbound:
         return None
     sidecar = traffic_cost("sidecar", inbound, outbound)

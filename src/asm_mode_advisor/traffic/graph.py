@@ -54,12 +54,15 @@ class Graph:
     """Every call found in one run, indexed by namespace on both ends."""
 
     calls: list[Call] = field(default_factory=list)
-    #: ``sorted_calls`` and ``touching`` worked out once; ``add`` and ``compact`` reset them.
+    #: The calls sorted and grouped by either end, worked out once; ``add`` and ``compact``
+    #: reset them.
     _sorted: list[Call] | None = field(default=None, repr=False, compare=False)
-    _touching: dict[str, list[Call]] | None = field(default=None, repr=False, compare=False)
+    _groups: dict[bool, dict[str, list[Call]]] = field(default_factory=dict, repr=False,
+                                                       compare=False)
 
     def _changed(self) -> None:
-        self._sorted = self._touching = None
+        self._sorted = None
+        self._groups = {}
 
     def add(self, calls: Iterable[Call]) -> None:
         """Merge ``calls`` in: one call per key, metrics winning over manifests."""
@@ -92,33 +95,23 @@ class Graph:
             self._sorted = sorted(self.calls, key=_order)
         return self._sorted
 
-    def touching(self, namespace: str) -> list[Call]:
-        """Calls into or out of ``namespace`` (each once), in stable order."""
-        if self._touching is None:
-            index: dict[str, list[Call]] = defaultdict(list)
-            for call in self.sorted_calls():
-                index[call.source_namespace].append(call)
-                if call.crosses_namespaces:
-                    index[call.destination_namespace].append(call)
-            self._touching = dict(index)
-        return self._touching.get(namespace, [])
-
-    def callers_of(self, namespace: str) -> list[Call]:
-        """Calls into ``namespace`` from other namespaces."""
-        return [c for c in self.sorted_calls()
-                if c.destination_namespace == namespace and c.crosses_namespaces]
-
-    def callees_of(self, namespace: str) -> list[Call]:
-        """Calls from ``namespace`` to other namespaces."""
-        return [c for c in self.sorted_calls()
-                if c.source_namespace == namespace and c.crosses_namespaces]
-
     def by_destination(self) -> dict[str, list[Call]]:
-        """Calls grouped by destination namespace (all of them, in stable order)."""
-        grouped: dict[str, list[Call]] = defaultdict(list)
-        for call in self.sorted_calls():
-            grouped[call.destination_namespace].append(call)
-        return dict(grouped)
+        """Calls grouped by destination namespace (all of them, in stable order; shared)."""
+        return self._grouped(by_destination=True)
+
+    def by_source(self) -> dict[str, list[Call]]:
+        """Calls grouped by calling namespace (all of them, in stable order; shared)."""
+        return self._grouped(by_destination=False)
+
+    def _grouped(self, by_destination: bool) -> dict[str, list[Call]]:
+        found = self._groups.get(by_destination)
+        if found is None:
+            grouped: dict[str, list[Call]] = defaultdict(list)
+            for call in self.sorted_calls():
+                key = call.destination_namespace if by_destination else call.source_namespace
+                grouped[key].append(call)
+            found = self._groups[by_destination] = dict(grouped)
+        return found
 
     def namespaces(self) -> Iterator[str]:
         """Every namespace on either end of a call, sorted."""

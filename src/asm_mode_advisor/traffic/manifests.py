@@ -11,13 +11,13 @@ printed: an env value may hold a credential.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from asm_mode_advisor.inventory import Inventory, Workload
 from asm_mode_advisor.kinds import GATEWAY_API, ISTIO_NETWORKING
-from asm_mode_advisor.model import Resource, as_dict, as_int, as_str, dicts, str_map
+from asm_mode_advisor.model import Resource, as_dict, as_int, as_list, as_str, dicts, str_map
 from asm_mode_advisor.traffic.addresses import ADDRESS_NAME, addresses
 from asm_mode_advisor.traffic.graph import Call, Clue, Protocol
+from asm_mode_advisor.views import MESH_GATEWAY, VirtualService
 
 _GRPC_NAMES = ("grpc",)
 _HTTP_NAMES = ("http", "http2", "https", "h2c", "web")
@@ -138,11 +138,11 @@ def route_calls(inventory: Inventory) -> Iterator[Call]:
 def _virtual_service_calls(inventory: Inventory, resource: Resource) -> Iterator[Call]:
     namespace = resource.namespace or inventory.default_namespace
     spec = resource.spec
-    gateways = [g for g in _strings(spec.get("gateways")) if g != "mesh"]
-    mesh = not gateways or "mesh" in _strings(spec.get("gateways"))
-    sources: list[tuple[str, Clue]] = [(namespace, "route")] if mesh else []
-    for gateway in gateways:
-        sources.append((gateway.split("/")[0] if "/" in gateway else namespace, "ingress"))
+    view = VirtualService(resource)
+    sources: list[tuple[str, Clue]] = [(namespace, "route")] if view.mesh_bound else []
+    for gateway in view.gateways:
+        if gateway != MESH_GATEWAY:
+            sources.append((gateway.split("/")[0] if "/" in gateway else namespace, "ingress"))
     protocol_of = {"http": "http", "tcp": "tcp", "tls": "tcp"}
     for section, protocol in protocol_of.items():
         for route in dicts(spec.get(section)):
@@ -205,10 +205,10 @@ def _authz_sources(inventory: Inventory, resource: Resource) -> set[tuple[str, s
     for rule in dicts(resource.spec.get("rules")):
         for entry in dicts(rule.get("from")):
             source = as_dict(entry.get("source"))
-            for namespace in _strings(source.get("namespaces")):
+            for namespace in map(as_str, as_list(source.get("namespaces"))):
                 if _known(inventory, namespace):
                     found.add((namespace, ""))
-            for principal in _strings(source.get("principals")):
+            for principal in map(as_str, as_list(source.get("principals"))):
                 peer = principal_peer(inventory, principal)
                 if peer is not None:
                     found.add(peer)
@@ -250,6 +250,3 @@ def _network_policy_sources(inventory: Inventory, resource: Resource) -> set[str
 def _known(inventory: Inventory, namespace: str) -> bool:
     return namespace in inventory.namespace_set
 
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from asm_mode_advisor.model import MOVING, Mode
 from asm_mode_advisor.report import (
     Benefit,
     NamespaceTraffic,
@@ -15,8 +16,6 @@ from asm_mode_advisor.report import (
 from asm_mode_advisor.traffic.costs import load_line
 from asm_mode_advisor.traffic.graph import Call, Evidence, TrafficEvidence
 
-#: Recommendations that move off sidecars (their load has a cost to compare).
-MOVING = frozenset({"ambient", "ambient-waypoint"})
 #: The section of every namespace nothing calls and that calls nothing (shared, frozen).
 NO_CALLS = NamespaceTraffic(evidence="none")
 #: Rates are printed to this many decimals so that output stays byte-stable.
@@ -37,11 +36,7 @@ def attach(verdicts: Iterable[NamespaceVerdict],
     listed = list(verdicts)
     modes = {v.name: v.recommendation for v in listed}
     graph = traffic.graph
-    inbound: dict[str, list[Call]] = {}
-    outbound: dict[str, list[Call]] = {}
-    for call in graph.sorted_calls():
-        inbound.setdefault(call.destination_namespace, []).append(call)
-        outbound.setdefault(call.source_namespace, []).append(call)
+    inbound, outbound = graph.by_destination(), graph.by_source()
     result = []
     for verdict in listed:
         calls_in = inbound.get(verdict.name, [])
@@ -60,8 +55,8 @@ def attach(verdicts: Iterable[NamespaceVerdict],
             if traffic.measured else None,
             tcp_connections_per_second=_total(c.connections_per_second for c in measured)
             if traffic.measured else None)
-        line = load_line(graph.touching(verdict.name), verdict.name, verdict.recommendation) if (
-            traffic.measured and verdict.recommendation in MOVING) else None
+        line = load_line(graph, verdict.name, verdict.recommendation) if (
+            traffic.measured and Mode(verdict.recommendation) in MOVING) else None
         benefits = verdict.benefits if line is None else (
             *verdict.benefits, Benefit(row="M-COST", text=line))
         result.append(dataclasses.replace(verdict, traffic=section, benefits=benefits))
